@@ -5,14 +5,17 @@
  * @module
  */
 
+/** An opaque timer handle. */
+export type TimerId = ReturnType<typeof setTimeout> | number;
+
 /** A monotonic clock and its timers. */
 export interface Clock {
   /** Milliseconds on a monotonic clock (never jumps with the wall clock). */
   now(): number;
   /** Calls `fn` once `ms` from now; returns a handle for {@linkcode Clock.clearTimeout}. */
-  setTimeout(fn: () => void, ms: number): number;
+  setTimeout(fn: () => void, ms: number): TimerId;
   /** Cancels a pending timer; unknown handles are ignored. */
-  clearTimeout(id: number): void;
+  clearTimeout(id: TimerId): void;
 }
 
 /**
@@ -28,7 +31,7 @@ export interface Clock {
 export const realClock: Clock = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
-  clearTimeout: (id) => clearTimeout(id),
+  clearTimeout: (id) => clearTimeout(id as number),
 };
 
 /**
@@ -73,8 +76,8 @@ export class FakeClock implements Clock {
   }
 
   /** Cancels a timer. */
-  clearTimeout(id: number): void {
-    this.#timers.delete(id);
+  clearTimeout(id: TimerId): void {
+    this.#timers.delete(id as number);
   }
 
   /** Number of timers still pending. */
@@ -91,7 +94,9 @@ export class FakeClock implements Clock {
       for (const entry of this.#timers) {
         const t = entry[1];
         if (t.due > end) continue;
-        if (!next || t.due < next[1].due || (t.due === next[1].due && t.seq < next[1].seq)) next = entry;
+        if (!next || t.due < next[1].due || (t.due === next[1].due && t.seq < next[1].seq)) {
+          next = entry;
+        }
       }
       if (!next) break;
       this.#timers.delete(next[0]);

@@ -26,7 +26,11 @@ const wanted = new Set(Deno.args);
 const decoder = new TextDecoder();
 
 /** Runs a command, echoing its output live, and returns the whole output. */
-async function runEcho(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
+async function runEcho(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string }> {
   const child = new Deno.Command(cmd, {
     args,
     cwd: root,
@@ -49,7 +53,11 @@ async function runEcho(cmd: string, args: string[], env: Record<string, string> 
 
 /** Deno's summary: `ok | 12 passed (3 steps) | 1 failed | 2 ignored (1s)`. */
 function parseDeno(out: string, code: number): Tally {
-  const m = [...out.matchAll(/^(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \(\d+ steps?\))?(?: \| (\d+) ignored)?/gm)].at(-1);
+  const m = [
+    ...out.matchAll(
+      /^(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \(\d+ steps?\))?(?: \| (\d+) ignored)?/gm,
+    ),
+  ].at(-1);
   if (!m) return { passed: 0, failed: 1, skipped: 0 }; // did not even run
   const failed = Number(m[2]) + (code !== 0 && Number(m[2]) === 0 ? 1 : 0);
   return { passed: Number(m[1]), failed, skipped: Number(m[3] ?? 0) };
@@ -57,7 +65,9 @@ function parseDeno(out: string, code: number): Tally {
 
 /** A suite script's summary: `N passed, N failed[, N skipped]`. */
 function parsePlain(out: string, code: number): Tally {
-  const m = [...out.matchAll(/^(?:\w+: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/gm)].at(-1);
+  const m = [...out.matchAll(/^(?:\w+: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/gm)].at(
+    -1,
+  );
   if (!m) return { passed: 0, failed: 1, skipped: 0 };
   const failed = Number(m[2]) + (code !== 0 && Number(m[2]) === 0 ? 1 : 0);
   return { passed: Number(m[1]), failed, skipped: Number(m[3] ?? 0) };
@@ -68,7 +78,9 @@ const deno = Deno.execPath();
 
 if (wanted.size === 0 || wanted.has("deno")) {
   console.log("\n=== suite: deno (deno test) ===");
-  const { code, out } = await runEcho(deno, ["test", "--allow-all", "--parallel"], { LEDCTL_DENO: deno });
+  const { code, out } = await runEcho(deno, ["test", "--allow-all", "--parallel"], {
+    LEDCTL_DENO: deno,
+  });
   results.push(["deno", parseDeno(out, code)]);
 }
 
@@ -91,11 +103,17 @@ for (const name of scripts) {
 console.log("\n=== summary ===");
 const total: Tally = { passed: 0, failed: 0, skipped: 0 };
 for (const [name, t] of results) {
-  const skipNote = t.skipped ? `, ${t.skipped} skipped${strict ? " (counted as failed: CI must run everything)" : ""}` : "";
+  const skipNote = t.skipped
+    ? `, ${t.skipped} skipped${strict ? " (counted as failed: CI must run everything)" : ""}`
+    : "";
   console.log(`${name.padEnd(10)} ${t.passed} passed, ${t.failed} failed${skipNote}`);
   total.passed += t.passed;
   total.failed += t.failed + (strict ? t.skipped : 0);
   total.skipped += strict ? 0 : t.skipped;
 }
-console.log(`${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ""}`);
+console.log(
+  `${total.passed} passed, ${total.failed} failed${
+    total.skipped ? `, ${total.skipped} skipped` : ""
+  }`,
+);
 Deno.exit(total.failed > 0 ? 1 : 0);

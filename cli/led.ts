@@ -1,0 +1,101 @@
+/**
+ * `ledctl led`: drives the LED directly, no server.
+ *
+ * @module
+ */
+import { parse, UsageError } from "./args.ts";
+import { Terminal } from "./term.ts";
+import { parseCommand } from "../protocol/command.ts";
+import { defaultLedUri, openLed } from "../hal/select.ts";
+import { formatState, HalError, type LedState } from "../hal/types.ts";
+
+/** Help text of `ledctl led`. */
+export const LED_HELP = `Usage: ledctl led [--led URI] <blink HZ | on | off>
+
+Drives the LED directly, without a server. "blink" and "on" stay in the
+foreground until Ctrl-C (releasing the pin would let the LED float), then
+turn the LED off. "off" turns it off and exits. French words work too
+(clignote 2,5 · allume · eteindre).
+
+Options:
+  --led URI       the LED (default: gpio:BOARD8 on a Raspberry Pi, mock elsewhere)
+  -h, --help      this help
+
+Examples:
+  ledctl led blink 2.5
+  ledctl led --led gpio:GPIO17 on
+`;
+
+/**
+ * Applies the state in `args` until interrupted; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { led } from "./led.ts";
+ * await led(["off"]);
+ * ```
+ */
+export async function led(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { led: { type: "string" } }, true);
+  if (values.help) {
+    console.log(LED_HELP);
+    return 0;
+  }
+  if (positionals.length === 0) {
+    throw new UsageError('say what the LED should do: "blink 2", "on" or "off"');
+  }
+  const cmd = parseCommand(positionals.join(" "));
+  let state: LedState;
+  if (cmd.verb === "blink") state = { mode: "blink", hz: cmd.hz };
+  else if (cmd.verb === "on" || cmd.verb === "off") state = { mode: cmd.verb };
+  else if (cmd.verb === "error") throw new UsageError(cmd.text);
+  else {throw new UsageError(
+      `"${cmd.verb}" is a server command; ledctl led takes blink HZ, on or off`,
+    );}
+
+  const term = new Terminal({ timestamps: false });
+  const uri = values.led ?? defaultLedUri();
+  let driver;
+  try {
+    driver = await openLed(uri, {
+      draw: (level) =>
+        term.status(
+          `${level ? term.paint("●", "green") : term.paint("○", "dim")} LED ${
+            formatState(state)
+          } (Ctrl-C to stop)`,
+        ),
+    });
+  } catch (e) {
+    if (e instanceof TypeError) throw new UsageError(e.message);
+    if (e instanceof HalError) {
+      console.error(`ledctl led: cannot open the LED (${e.kind}): ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  let code = 0;
+  try {
+    await driver.apply(state);
+    if (state.mode !== "off") {
+      if (!term.live) {
+        console.log(`LED ${formatState(state)} on ${driver.description}; Ctrl-C to stop`);
+      }
+      const stop = Promise.withResolvers<void>();
+      const h = () => stop.resolve();
+      Deno.addSignalListener("SIGINT", h);
+      Deno.addSignalListener("SIGTERM", h);
+      await stop.promise;
+      Deno.removeSignalListener("SIGINT", h);
+      Deno.removeSignalListener("SIGTERM", h);
+    }
+  } catch (e) {
+    if (!(e instanceof HalError)) throw e;
+    console.error(`ledctl led: ${e.message}`);
+    code = 1;
+  } finally {
+    await driver[Symbol.asyncDispose]();
+    term.end();
+  }
+  if (state.mode !== "off") console.log("LED off");
+  return code;
+}

@@ -1,0 +1,87 @@
+/**
+ * ledctl: drive an LED over the network — from a Raspberry Pi's GPIO, an
+ * STM32 board, or a mock. `ledctl --help` lists the subcommands.
+ *
+ * @example
+ * ```sh
+ * deno run -A main.ts serve
+ * deno run -A main.ts send blink 3
+ * ```
+ *
+ * @module
+ */
+import { UsageError } from "./cli/args.ts";
+import { clients } from "./cli/clients.ts";
+import { doctor } from "./cli/doctor.ts";
+import { led } from "./cli/led.ts";
+import { send } from "./cli/send.ts";
+import { serve } from "./cli/serve.ts";
+
+/** The program's version. */
+export const VERSION = "0.1.0";
+
+const HELP = `ledctl ${VERSION} — drive an LED over the network
+
+Usage: ledctl <command> [options]
+
+Commands:
+  serve      start the LED server (TCP, port 10000)
+  send       send one command to a server: ledctl send blink 3
+  clients    the demo: N clients say hello at once and get named replies
+  led        drive the LED directly: ledctl led blink 2
+  doctor     check this machine: GPIO chips, pins, permissions
+  help       help on a command: ledctl help serve
+
+Every command takes --help. LED URIs (--led): mock, gpio:BOARD8,
+serial:/dev/ttyACM0, tcp:HOST:7000. See README.md and docs/.
+`;
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  serve,
+  send,
+  clients,
+  led,
+  doctor,
+};
+
+/** Runs ledctl with `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "-h") {
+    console.log(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-V" || name === "version") {
+    console.log(`ledctl ${VERSION} (deno ${Deno.version.deno})`);
+    return 0;
+  }
+  if (name === "help") {
+    const sub = rest[0];
+    if (sub === undefined) {
+      console.log(HELP);
+      return 0;
+    }
+    return await main([sub, "--help"]);
+  }
+  const run = COMMANDS[name];
+  if (!run) {
+    console.error(
+      `ledctl: unknown command "${name}": use one of ${
+        Object.keys(COMMANDS).join(", ")
+      } (ledctl --help)`,
+    );
+    return 2;
+  }
+  try {
+    return await run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`ledctl ${name}: ${e.message}\n(see: ledctl ${name} --help)`);
+      return 2;
+    }
+    console.error(`ledctl ${name}: unexpected error: ${(e as Error)?.stack ?? e}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

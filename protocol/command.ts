@@ -1,0 +1,175 @@
+/**
+ * Parsing one request line of wire protocol v1 into a command, following the
+ * grammar in `testdata/README.md` (shared with the firmware's C parser).
+ *
+ * @module
+ */
+import { type ErrorCode } from "./reply.ts";
+
+/** Lowest and highest blink frequency accepted, in Hz. */
+export const MIN_HZ = 0.05;
+/** Highest blink frequency accepted, in Hz. */
+export const MAX_HZ = 500;
+
+/** A well-formed request. */
+export type Command =
+  | { readonly verb: "blink"; readonly hz: number }
+  | { readonly verb: "on" }
+  | { readonly verb: "off" }
+  | { readonly verb: "status" }
+  | { readonly verb: "hello"; readonly text: string }
+  | { readonly verb: "help" }
+  | { readonly verb: "quit" };
+
+/** A request that could not be parsed, with the reply's code and text. */
+export type Rejection = { readonly verb: "error"; readonly code: ErrorCode; readonly text: string };
+
+const VERBS: Record<string, Command["verb"]> = {
+  blink: "blink",
+  clignote: "blink",
+  on: "on",
+  allume: "on",
+  off: "off",
+  eteindre: "off",
+  "éteindre": "off",
+  eteins: "off",
+  eteind: "off",
+  status: "status",
+  etat: "status",
+  "état": "status",
+  hello: "hello",
+  help: "help",
+  quit: "quit",
+  bye: "quit",
+};
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const encoder = new TextEncoder();
+// C0 controls except TAB, DEL, and C1 controls.
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
+const NUMBER = /^(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)$/;
+
+/**
+ * Cuts `word` to its first 32 UTF-8 bytes (at a character boundary) and
+ * appends `...` when it was longer, for echoing it in a reply.
+ *
+ * @example
+ * ```ts
+ * import { echo } from "./command.ts";
+ * echo("a".repeat(40)); // "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa..."
+ * ```
+ */
+export function echo(word: string): string {
+  const bytes = encoder.encode(word);
+  if (bytes.length <= 32) return word;
+  let end = 32;
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  return new TextDecoder().decode(bytes.subarray(0, end)) + "...";
+}
+
+/**
+ * Parses a frequency as the protocol writes it: digits with `.` or `,` as
+ * the decimal separator. Returns the number, or a {@linkcode Rejection}.
+ *
+ * @example
+ * ```ts
+ * import { parseHz } from "./command.ts";
+ * parseHz("2,5"); // 2.5
+ * ```
+ */
+export function parseHz(word: string): number | Rejection {
+  if (!NUMBER.test(word)) {
+    return reject(
+      "bad-argument",
+      `"${echo(word)}" is not a frequency: write digits, e.g. 2.5 or 2,5`,
+    );
+  }
+  const hz = Number(word.replace(",", "."));
+  if (!(hz >= MIN_HZ && hz <= MAX_HZ)) {
+    return reject(
+      "bad-argument",
+      `${echo(word)} Hz is out of range: use ${MIN_HZ} to ${MAX_HZ} Hz`,
+    );
+  }
+  return hz;
+}
+
+function reject(code: ErrorCode, text: string): Rejection {
+  return { verb: "error", code, text };
+}
+
+/** Folds a verb's case the way the firmware can too: ASCII letters and É. */
+function foldVerb(word: string): string {
+  let v = word.replace(/[A-Z]/g, (c) => c.toLowerCase()).replaceAll("É", "é");
+  const stripped = v.replace(/[,.;:!?]+$/, "");
+  if (stripped !== "") v = stripped;
+  return v;
+}
+
+/**
+ * Parses one request line (bytes without the LF; one trailing CR allowed).
+ *
+ * @example
+ * ```ts
+ * import { parseCommand } from "./command.ts";
+ * parseCommand(new TextEncoder().encode("clignote 2,5")); // { verb: "blink", hz: 2.5 }
+ * parseCommand("dance"); // { verb: "error", code: "unknown-command", … }
+ * ```
+ */
+export function parseCommand(line: Uint8Array | string): Command | Rejection {
+  let text: string;
+  if (typeof line === "string") {
+    text = line;
+  } else {
+    try {
+      text = utf8.decode(line);
+    } catch {
+      return reject("bad-encoding", "line is not valid UTF-8: send UTF-8 text");
+    }
+  }
+  if (text.endsWith("\r")) text = text.slice(0, -1);
+  if (CONTROL.test(text)) {
+    return reject("bad-encoding", "line contains control characters: send plain text");
+  }
+  const words = text.split(/[ \t]+/).filter((w) => w !== "");
+  if (words.length === 0) return reject("unknown-command", "empty line (try: help)");
+  const verbWord = foldVerb(words[0]);
+  const verb = VERBS[verbWord];
+  const args = words.slice(1);
+  switch (verb) {
+    case undefined:
+      return reject("unknown-command", `"${echo(verbWord)}" (try: help)`);
+    case "blink": {
+      if (args.length === 0) {
+        return reject("bad-argument", 'blink needs a frequency in Hz, e.g. "blink 2.5"');
+      }
+      if (args.length > 1) {
+        return reject("bad-argument", `blink takes one frequency, got ${args.length} arguments`);
+      }
+      const hz = parseHz(args[0]);
+      return typeof hz === "number" ? { verb, hz } : hz;
+    }
+    case "hello":
+      return { verb, text: args.join(" ") };
+    default:
+      if (args.length > 0) return reject("bad-argument", `${verb} takes no argument`);
+      return { verb };
+  }
+}
+
+/**
+ * The name a `hello` gives its sender: the words after the last `from`, else
+ * all its words, else `fallback`. `Hello, server! from Client 1` → `Client 1`.
+ *
+ * @example
+ * ```ts
+ * import { helloName } from "./command.ts";
+ * helloName("server! from Client 1", "client #3"); // "Client 1"
+ * ```
+ */
+export function helloName(text: string, fallback: string): string {
+  const m = /^(?:.*\s)?from\s+(.+)$/i.exec(text);
+  const name = (m ? m[1] : text).trim();
+  return name === "" ? fallback : echo(name);
+}

@@ -1,0 +1,85 @@
+/**
+ * Executing one parsed request against the LED service and producing its
+ * reply line. Every transport (TCP, HTTP) goes through here.
+ *
+ * @module
+ */
+import { type Command, helloName, type Rejection } from "../protocol/command.ts";
+import { err, ok } from "../protocol/reply.ts";
+import { formatState, HalError } from "../hal/types.ts";
+import { type LedService } from "./led_service.ts";
+
+/** Who sent a request, for `hello` and for the log. */
+export interface ClientInfo {
+  /** 1-based connection number. */
+  readonly id: number;
+  /** `address:port` of the peer. */
+  readonly remote: string;
+  /** Name given by `hello`, if any. */
+  name?: string;
+}
+
+/** The reply to a request, and whether the connection should then close. */
+export interface Outcome {
+  readonly reply: string;
+  readonly close: boolean;
+}
+
+/** The `help` reply text. */
+export const HELP_TEXT =
+  "commands: blink <hz>, on, off, status, hello [name], help, quit (French: clignote <hz>, allume, eteindre, etat)";
+
+/** Names a client for the log: `client #3 127.0.0.1:5123 (Client 1)`. */
+export function describeClient(c: ClientInfo): string {
+  return `client #${c.id} ${c.remote}${c.name ? ` (${c.name})` : ""}`;
+}
+
+/**
+ * Runs `cmd` for `client` and returns the reply line (without LF).
+ *
+ * @example
+ * ```ts
+ * import { execute } from "./commands.ts";
+ * import { parseCommand } from "../protocol/command.ts";
+ * // const { reply } = await execute(parseCommand("on"), service, client);  // "OK on"
+ * ```
+ */
+export async function execute(
+  cmd: Command | Rejection,
+  service: LedService,
+  client: ClientInfo,
+): Promise<Outcome> {
+  switch (cmd.verb) {
+    case "error":
+      return { reply: err(cmd.code, cmd.text), close: false };
+    case "blink":
+    case "on":
+    case "off": {
+      const state = cmd.verb === "blink"
+        ? { mode: "blink" as const, hz: cmd.hz }
+        : { mode: cmd.verb };
+      try {
+        await service.request(state, describeClient(client));
+      } catch (e) {
+        const msg = e instanceof HalError
+          ? e.message
+          : `unexpected failure: ${(e as Error).message}`;
+        return { reply: err("led-fault", msg), close: false };
+      }
+      return { reply: ok(formatState(state)), close: false };
+    }
+    case "status":
+      return { reply: ok(formatState(service.state)), close: false };
+    case "hello": {
+      client.name = helloName(cmd.text, `client #${client.id}`);
+      return {
+        reply: ok(`hello ${client.name}: you are client #${client.id} from ${client.remote}`),
+        close: false,
+      };
+    }
+    case "help":
+      return { reply: ok(HELP_TEXT), close: false };
+    case "quit":
+      return { reply: ok("bye"), close: true };
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The one LED state every transport shares: requests are applied to the
+ * driver one at a time in arrival order (the last one wins), each change is
+ * logged with who made it and pushed to subscribers (SSE, watchers).
+ *
+ * @module
+ */
+import { formatState, HalError, LED_OFF, type LedDriver, type LedState } from "../hal/types.ts";
+
+/** Something subscribers hear about. */
+export type ServiceEvent =
+  | { readonly type: "state"; readonly state: LedState; readonly by: string }
+  | { readonly type: "clients"; readonly count: number };
+
+/** Options for {@linkcode LedService}. */
+export interface LedServiceOptions {
+  /** Where LED changes are logged. Default: `console.log`. */
+  log?: (line: string) => void;
+}
+
+/**
+ * Owns the driver and the current state.
+ *
+ * @example
+ * ```ts
+ * import { LedService } from "./led_service.ts";
+ * import { openLed } from "../hal/select.ts";
+ * const service = new LedService(await openLed("mock"));
+ * await service.request({ mode: "blink", hz: 2 }, "cli");
+ * service.state; // { mode: "blink", hz: 2 }
+ * await service.close();
+ * ```
+ */
+export class LedService {
+  readonly #driver: LedDriver;
+  readonly #log: (line: string) => void;
+  readonly #listeners = new Set<(e: ServiceEvent) => void>();
+  #state: LedState = LED_OFF;
+  #queue: Promise<unknown> = Promise.resolve();
+  #clients = 0;
+  #closed = false;
+
+  /** Takes ownership of `driver`; the LED is assumed off. */
+  constructor(driver: LedDriver, options: LedServiceOptions = {}) {
+    this.#driver = driver;
+    this.#log = options.log ?? ((l) => console.log(l));
+  }
+
+  /** The state last applied successfully. */
+  get state(): LedState {
+    return this.#state;
+  }
+
+  /** The driver's description, e.g. `mock`. */
+  get description(): string {
+    return this.#driver.description;
+  }
+
+  /** Connected clients, as counted by the transports. */
+  get clients(): number {
+    return this.#clients;
+  }
+
+  /** Transports call this when a client comes (+1) or goes (−1). */
+  countClient(delta: 1 | -1): void {
+    this.#clients += delta;
+    this.#emit({ type: "clients", count: this.#clients });
+  }
+
+  /**
+   * Applies `state` on behalf of `by` (for the log). Resolves once the
+   * driver has it; rejects with {@linkcode HalError} and keeps the previous
+   * state if the driver fails.
+   */
+  request(state: LedState, by: string): Promise<void> {
+    const run = async () => {
+      if (this.#closed) throw new HalError("unavailable", "ledctl is shutting down");
+      await this.#driver.apply(state);
+      this.#state = state;
+      this.#log(`LED ${formatState(state)}  ← ${by}`);
+      this.#emit({ type: "state", state, by });
+    };
+    const p = this.#queue.then(run);
+    this.#queue = p.catch(() => {});
+    return p;
+  }
+
+  /**
+   * Calls `listener` on every state change and client count change.
+   * Returns the function that unsubscribes.
+   */
+  subscribe(listener: (e: ServiceEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(e: ServiceEvent): void {
+    for (const l of this.#listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        console.error(`ledctl: event listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Turns the LED off and releases the driver. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#queue;
+    try {
+      await this.#driver.apply(LED_OFF);
+      if (this.#state.mode !== "off") this.#log("LED off  ← shutdown");
+      this.#state = LED_OFF;
+    } finally {
+      await this.#driver[Symbol.asyncDispose]();
+    }
+  }
+}
