@@ -23,6 +23,7 @@ Options:
   --host ADDR     server address (default 127.0.0.1)
   --port N        server port (default 10000)
   --timeout T     give up after T (default 5s)
+  --token T       authenticate first (for a server started with --token; also LEDCTL_TOKEN)
   -h, --help      this help
 
 Examples:
@@ -45,6 +46,7 @@ export async function send(args: string[]): Promise<number> {
     host: { type: "string" },
     port: { type: "string" },
     timeout: { type: "string" },
+    token: { type: "string" },
   }, true);
   if (values.help) {
     console.log(SEND_HELP);
@@ -65,7 +67,8 @@ export async function send(args: string[]): Promise<number> {
   }
   let reply: string;
   try {
-    reply = await sendCommand(positionals.join(" "), { host, port, timeoutMs });
+    const token = values.token ?? (Deno.env.get("LEDCTL_TOKEN") || undefined);
+    reply = await sendCommand(positionals.join(" "), { host, port, timeoutMs, token });
   } catch (e) {
     if (e instanceof RangeError) throw new UsageError(e.message);
     if (e instanceof ClientError) {

@@ -10,6 +10,7 @@ import { defaultLedUri, openLed } from "../hal/select.ts";
 import { formatState, HalError } from "../hal/types.ts";
 import { LedService } from "../server/led_service.ts";
 import { TcpServer } from "../server/tcp.ts";
+import { type HttpServer, startHttpServer } from "../server/http.ts";
 import { formatDuration, parseDuration } from "../server/duration.ts";
 
 /** Help text of `ledctl serve`. */
@@ -27,6 +28,9 @@ Options:
   --idle-timeout T     close connections silent for T (default 10s; 0 = never)
   --frame-timeout T    a command sent without newline counts after T of silence (default 100ms)
   --max-clients N      most clients at once; more get "ERR busy" (default 1000)
+  --http PORT|off      the web page and HTTP API on this port, same --host (default 8080)
+  --token T            require "auth T" from TCP clients and "Authorization: Bearer T"
+                       from HTTP clients (default: none; also read from LEDCTL_TOKEN)
   --verbose            log every connection and request, not only LED changes
   -h, --help           this help
 
@@ -57,6 +61,8 @@ export async function serve(args: string[]): Promise<number> {
     "frame-timeout": { type: "string" },
     "max-clients": { type: "string" },
     verbose: { type: "boolean" },
+    http: { type: "string" },
+    token: { type: "string" },
   });
   if (values.help) {
     console.log(SERVE_HELP);
@@ -74,6 +80,13 @@ export async function serve(args: string[]): Promise<number> {
   if (frameTimeoutMs < 1) throw new UsageError("--frame-timeout must be at least 1ms");
   const maxClients = parseCount(values["max-clients"] ?? "1000", "--max-clients", 1_000_000);
   const ledUri = values.led ?? defaultLedUri();
+  const httpPort = values.http === "off"
+    ? undefined
+    : parsePort(values.http ?? "8080", "--http", true);
+  const token = values.token ?? (Deno.env.get("LEDCTL_TOKEN") || undefined);
+  if (token !== undefined && !/^[\x21-\x7e]{8,256}$/.test(token)) {
+    throw new UsageError("--token must be 8 to 256 printable characters without spaces");
+  }
 
   const term = new Terminal();
   const log = (line: string) => term.log(line);
@@ -119,31 +132,38 @@ export async function serve(args: string[]): Promise<number> {
       maxClients,
       log,
       verbose: values.verbose,
+      token,
     });
   } catch (e) {
     await service.close();
-    const where = `${hostname}:${port}`;
-    if (e instanceof Deno.errors.AddrInUse) {
-      console.error(
-        `ledctl serve: ${where} is already in use (another ledctl serve?): stop it or pick another --port`,
-      );
-    } else if (e instanceof Deno.errors.AddrNotAvailable) {
-      console.error(
-        `ledctl serve: ${hostname} is not an address of this machine: use 127.0.0.1, 0.0.0.0 or one of its own addresses`,
-      );
-    } else if (e instanceof Deno.errors.PermissionDenied) {
-      console.error(
-        `ledctl serve: not allowed to listen on ${where}: ports below 1024 need root; use --port 10000`,
-      );
-    } else {
-      console.error(`ledctl serve: cannot listen on ${where}: ${(e as Error).message}`);
-    }
+    console.error(listenError(e, hostname, port));
     return 1;
+  }
+  let http: HttpServer | undefined;
+  if (httpPort !== undefined) {
+    try {
+      http = startHttpServer(service, { hostname, port: httpPort, token, log });
+    } catch (e) {
+      await server.close();
+      await service.close();
+      console.error(listenError(e, hostname, httpPort, "--http"));
+      return 1;
+    }
   }
   const idle = idleTimeoutMs === 0 ? "never" : formatDuration(idleTimeoutMs);
   log(
-    `ledctl listening on ${server.hostname}:${server.port} · LED: ${service.description} · idle timeout ${idle} · max ${maxClients} clients`,
+    `ledctl listening on ${server.hostname}:${server.port} · LED: ${service.description} · ` +
+      `idle timeout ${idle} · max ${maxClients} clients`,
   );
+  if (http) {
+    const shown = hostname === "0.0.0.0"
+      ? "localhost"
+      : hostname.includes(":")
+      ? `[${hostname}]`
+      : hostname;
+    log(`web page on http://${shown}:${http.port}/`);
+  }
+  if (token !== undefined) log("clients must authenticate (--token is set)");
   const unsubscribe = service.subscribe(redraw);
   redraw();
 
@@ -170,7 +190,22 @@ export async function serve(args: string[]): Promise<number> {
     console.error(`ledctl serve: could not turn the LED off: ${(e as Error).message}`);
     code = 1;
   }
-  await server.close();
+  await Promise.all([server.close(), http?.close()]);
   log("stopped");
   return code;
+}
+
+/** One line saying why listening failed and what to do. */
+function listenError(e: unknown, hostname: string, port: number, option = "--port"): string {
+  const where = `${hostname}:${port}`;
+  if (e instanceof Deno.errors.AddrInUse) {
+    return `ledctl serve: ${where} is already in use (another ledctl serve?): stop it or pick another ${option}`;
+  }
+  if (e instanceof Deno.errors.AddrNotAvailable) {
+    return `ledctl serve: ${hostname} is not an address of this machine: use 127.0.0.1, 0.0.0.0 or one of its own addresses`;
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
+    return `ledctl serve: not allowed to listen on ${where}: ports below 1024 need root; use ${option} 10000`;
+  }
+  return `ledctl serve: cannot listen on ${where}: ${(e as Error).message}`;
 }

@@ -8,7 +8,7 @@ import { ClientError, connect, type Endpoint, LineReader, withTimeout } from "./
 import { MAX_LINE } from "../protocol/framing.ts";
 
 /**
- * Sends `command` and resolves with the server's reply line (`OK …` or
+ * Sends `command` (after `auth <token>` when `ep.token` is set) and resolves with the server's reply line (`OK …` or
  * `ERR …`). Rejects with `ClientError` when the server cannot be reached or
  * does not answer, and `RangeError` for a command the protocol cannot carry.
  *
@@ -18,16 +18,22 @@ import { MAX_LINE } from "../protocol/framing.ts";
  * const reply = await sendCommand("blink 3", { port: 10000 }); // "OK blink 3 Hz"
  * ```
  */
-export async function sendCommand(command: string, ep: Endpoint = {}): Promise<string> {
+export async function sendCommand(
+  command: string,
+  ep: Endpoint & { token?: string } = {},
+): Promise<string> {
   if (/[\r\n]/.test(command)) {
     throw new RangeError(
       "a command is one line: remove the line breaks (send one command at a time)",
     );
   }
-  const bytes = new TextEncoder().encode(command + "\n");
-  if (bytes.length - 1 > MAX_LINE) {
-    throw new RangeError(`command is ${bytes.length - 1} bytes; the protocol allows ${MAX_LINE}`);
+  const size = new TextEncoder().encode(command).length;
+  if (size > MAX_LINE) {
+    throw new RangeError(`command is ${size} bytes; the protocol allows ${MAX_LINE}`);
   }
+  if (ep.token !== undefined && /\s/.test(ep.token)) throw new RangeError("a token has no spaces");
+  const auth = ep.token !== undefined ? `auth ${ep.token}\n` : "";
+  const bytes = new TextEncoder().encode(auth + command + "\n");
   const conn = await connect(ep);
   try {
     const ms = ep.timeoutMs ?? 5000;
@@ -37,7 +43,12 @@ export async function sendCommand(command: string, ep: Endpoint = {}): Promise<s
       (async () => {
         let off = 0;
         while (off < bytes.length) off += await conn.write(bytes.subarray(off));
-        return await new LineReader(conn).readLine();
+        const reader = new LineReader(conn);
+        if (auth) {
+          const first = await reader.readLine();
+          if (first === null || first.startsWith("ERR")) return first;
+        }
+        return await reader.readLine();
       })(),
       ms,
       `${host}:${port} accepted the connection but sent no reply within ${ms} ms: is it a ledctl server?`,

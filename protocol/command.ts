@@ -19,7 +19,8 @@ export type Command =
   | { readonly verb: "status" }
   | { readonly verb: "hello"; readonly text: string }
   | { readonly verb: "help" }
-  | { readonly verb: "quit" };
+  | { readonly verb: "quit" }
+  | { readonly verb: "auth"; readonly token: string };
 
 /** A request that could not be parsed, with the reply's code and text. */
 export type Rejection = { readonly verb: "error"; readonly code: ErrorCode; readonly text: string };
@@ -41,6 +42,7 @@ const VERBS: Record<string, Command["verb"]> = {
   help: "help",
   quit: "quit",
   bye: "quit",
+  auth: "auth",
 };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -152,6 +154,11 @@ export function parseCommand(line: Uint8Array | string): Command | Rejection {
     }
     case "hello":
       return { verb, text: args.join(" ") };
+    case "auth":
+      if (args.length !== 1) {
+        return reject("bad-argument", 'auth takes one token, e.g. "auth s3cret"');
+      }
+      return { verb, token: args[0] };
     default:
       if (args.length > 0) return reject("bad-argument", `${verb} takes no argument`);
       return { verb };

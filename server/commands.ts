@@ -17,6 +17,17 @@ export interface ClientInfo {
   readonly remote: string;
   /** Name given by `hello`, if any. */
   name?: string;
+  /** True once the client has sent the right `auth <token>` (or no token is set). */
+  authed?: boolean;
+}
+
+/** Compares two strings in time independent of where they differ. */
+export function tokensEqual(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
 }
 
 /** The reply to a request, and whether the connection should then close. */
@@ -48,7 +59,27 @@ export async function execute(
   cmd: Command | Rejection,
   service: LedService,
   client: ClientInfo,
+  token?: string,
 ): Promise<Outcome> {
+  if (cmd.verb === "auth") {
+    if (token === undefined) {
+      return { reply: ok("auth (this server needs no token)"), close: false };
+    }
+    if (tokensEqual(cmd.token, token)) {
+      client.authed = true;
+      return { reply: ok("auth"), close: false };
+    }
+    return { reply: err("auth", "wrong token; closing"), close: true };
+  }
+  if (token !== undefined && !client.authed && cmd.verb !== "quit" && cmd.verb !== "help") {
+    return {
+      reply: err(
+        "auth",
+        'this server needs a token: send "auth <token>" first (ledctl send --token)',
+      ),
+      close: false,
+    };
+  }
   switch (cmd.verb) {
     case "error":
       return { reply: err(cmd.code, cmd.text), close: false };

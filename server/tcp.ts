@@ -31,7 +31,11 @@ export interface TcpServerOptions {
   log?: (line: string) => void;
   /** Log every connection and request, not just LED changes. Default false. */
   verbose?: boolean;
+  /** When set, clients must send `auth <token>` before other commands. Default: none. */
+  token?: string;
 }
+
+type Opts = Required<Omit<TcpServerOptions, "hostname" | "port" | "token">> & { token?: string };
 
 const enc = new TextEncoder();
 const READ_BUFFER = 2048;
@@ -60,7 +64,7 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
 export class TcpServer {
   readonly #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
   readonly #service: LedService;
-  readonly #opts: Required<Omit<TcpServerOptions, "hostname" | "port">>;
+  readonly #opts: Opts;
   readonly #sessions = new Set<Session>();
   readonly #done: Promise<void>;
   #nextId = 1;
@@ -80,6 +84,7 @@ export class TcpServer {
       clock: opts.clock ?? realClock,
       log: opts.log ?? ((l) => console.log(l)),
       verbose: opts.verbose ?? false,
+      token: opts.token,
     };
     for (
       const [k, v] of Object.entries({
@@ -218,7 +223,7 @@ class Session {
   readonly #conn: Deno.TcpConn;
   readonly #client: ClientInfo;
   readonly #service: LedService;
-  readonly #opts: Required<Omit<TcpServerOptions, "hostname" | "port">>;
+  readonly #opts: Opts;
   readonly #framer = new LineFramer(MAX_LINE);
   #queue: Promise<void> = Promise.resolve();
   #busy = false;
@@ -233,7 +238,7 @@ class Session {
     conn: Deno.TcpConn,
     client: ClientInfo,
     service: LedService,
-    opts: Required<Omit<TcpServerOptions, "hostname" | "port">>,
+    opts: Opts,
   ) {
     this.#conn = conn;
     this.#client = client;
@@ -326,7 +331,7 @@ class Session {
 
   async #outcome(bytes: Uint8Array) {
     const cmd = parseCommand(bytes);
-    const outcome = await execute(cmd, this.#service, this.#client);
+    const outcome = await execute(cmd, this.#service, this.#client, this.#opts.token);
     if (this.#opts.verbose) {
       const shown = cmd.verb === "error" ? "(bad request)" : cmd.verb;
       this.#opts.log(`${describeClient(this.#client)}: ${shown} → ${outcome.reply}`);
