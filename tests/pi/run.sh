@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Boots the emulated Raspberry Pi 3B (QEMU raspi3b, Debian's arm64 kernel and
+# device tree) on the initramfs build.sh made, runs the guest tests, and
+# prints their result. The last line is `N passed, N failed`; a guest that
+# never reports (boot failure, hang, crash) is `0 passed, 1 failed`.
+# The whole console goes to tests/pi/cache/console.log.
+#   PI_TIMEOUT  seconds QEMU may run (default 240)
+#   PI_FILTER   extra `deno test` arguments for the guest, e.g. "--filter busy"
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cache="$here/cache"
+timeout_s=${PI_TIMEOUT:-240}
+
+t0=$(date +%s)
+if ! bash "$here/build.sh" 2>&1; then
+  echo "pi: building the emulated Pi failed (see above)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+t1=$(date +%s)
+echo "pi: initramfs ready in $((t1 - t0))s; booting QEMU raspi3b (timeout ${timeout_s}s)"
+
+log="$cache/console.log"
+timeout -k 10 "$timeout_s" qemu-system-aarch64 -M raspi3b \
+  -kernel "$cache/kernel/vmlinuz" -dtb "$cache/kernel/bcm2837-rpi-3-b.dtb" \
+  -initrd "$cache/initrd.cpio" \
+  -append "console=ttyS1,115200 rdinit=/init loglevel=4 panic=-1" \
+  -no-reboot -display none -serial null -serial stdio -monitor none \
+  </dev/null 2>&1 | tr -d '\r' | tee "$log" | sed -n '/^PI-GUEST\|^PI-RESULT\|^running\|^ok \|^FAILED\|\.\.\. \|^error\|^ERRORS\|^FAILURES\|=>\|^  \|^[A-Za-z]*Error\|^Kernel panic/p'
+qemu=${PIPESTATUS[0]}
+t2=$(date +%s)
+echo "pi: QEMU exited with $qemu after $((t2 - t1))s"
+
+result=$(grep -a '^PI-RESULT' "$log" | tail -1)
+summary=$(grep -aE '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -1)
+if [ -z "$result" ]; then
+  [ "$qemu" = 124 ] && echo "pi: QEMU timed out after ${timeout_s}s"
+  echo "pi: the guest never reported a result; last console lines:"
+  tail -n 25 "$log" | sed 's/^/  | /'
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+passed=$(sed -nE 's/.*\| ([0-9]+) passed.*/\1/p' <<<"$summary")
+failed=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$summary")
+code=$(sed -nE 's/.*exit=([0-9]+).*/\1/p' <<<"$result")
+passed=${passed:-0}
+failed=${failed:-0}
+if [ "$code" != 0 ] && [ "$failed" = 0 ]; then
+  echo "pi: the guest tests exited with $code without a failing test (did they run? see $log)"
+  failed=1
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
