@@ -99,7 +99,12 @@ export class GpioOutputLine implements OutputLine {
     if (fd < 0) return Promise.resolve();
     let failure: HalError | undefined;
     try {
-      this.set(false);
+      ioctl(
+        fd,
+        GPIO_V2_LINE_SET_VALUES_IOCTL,
+        encodeLineValues(false),
+        "GPIO_V2_LINE_SET_VALUES_IOCTL",
+      );
     } catch (e) {
       failure = toHalError(e, `${this.description}: cannot turn the LED off`);
     }
