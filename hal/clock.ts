@@ -85,6 +85,16 @@ export class FakeClock implements Clock {
     return this.#timers.size;
   }
 
+  /**
+   * Moves time forward by `ms` without firing anything, like an event loop
+   * that is stuck; the next {@linkcode FakeClock.advance} fires the overdue
+   * timers late, at the current time.
+   */
+  stall(ms: number): void {
+    if (!(ms >= 0)) throw new RangeError(`stall() needs ms >= 0, got ${ms}`);
+    this.#now += ms;
+  }
+
   /** Moves time forward by `ms`, firing every timer that falls due, in order. */
   advance(ms: number): void {
     if (!(ms >= 0)) throw new RangeError(`advance() needs ms >= 0, got ${ms}`);
@@ -100,7 +110,7 @@ export class FakeClock implements Clock {
       }
       if (!next) break;
       this.#timers.delete(next[0]);
-      this.#now = next[1].due;
+      this.#now = Math.max(this.#now, next[1].due);
       next[1].fn();
     }
     this.#now = end;

@@ -1,0 +1,212 @@
+/**
+ * Test harness: runs `ledctl` as a real process and talks to it over real
+ * TCP on loopback. Waits on output lines and socket events, never on sleeps.
+ *
+ * @module
+ */
+import { type Edge, readTrace } from "../hal/mock.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const deno = Deno.env.get("LEDCTL_DENO") ?? Deno.execPath();
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** The command that runs ledctl from source (or the binary in LEDCTL_BIN). */
+export function ledctlCommand(args: string[], env: Record<string, string> = {}): Deno.Command {
+  const bin = Deno.env.get("LEDCTL_BIN");
+  return new Deno.Command(bin ?? deno, {
+    args: bin ? args : ["run", "--allow-all", "--no-check", `${root}main.ts`, ...args],
+    cwd: root,
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+/** Runs ledctl to completion. */
+export async function runLedctl(args: string[], env: Record<string, string> = {}) {
+  const out = await ledctlCommand(args, env).output();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Reads a process's output line by line, keeping everything seen. */
+class Lines {
+  readonly all: string[] = [];
+  #waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  readonly done: Promise<void>;
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.done = (async () => {
+      let buf = "";
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        buf += chunk;
+        let i;
+        while ((i = buf.indexOf("\n")) !== -1) {
+          this.#push(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
+      }
+      if (buf) this.#push(buf);
+    })();
+  }
+  #push(line: string) {
+    this.all.push(line);
+    this.#waiters = this.#waiters.filter((w) => {
+      const m = line.match(w.re);
+      if (m) w.resolve(m);
+      return !m;
+    });
+  }
+  /** Resolves with the first line (already seen or to come) matching `re`. */
+  waitFor(re: RegExp, ms = 10_000): Promise<RegExpMatchArray> {
+    for (const l of this.all) {
+      const m = l.match(re);
+      if (m) return Promise.resolve(m);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`no output line matched ${re} within ${ms} ms; saw:\n${this.all.join("\n")}`),
+          ),
+        ms,
+      );
+      this.#waiters.push({ re, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+    });
+  }
+}
+
+/** A running `ledctl serve`. */
+export class ServerProcess implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  readonly stdout: Lines;
+  readonly stderr: Lines;
+  port = 0;
+  tracePath?: string;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.child = child;
+    this.stdout = new Lines(child.stdout);
+    this.stderr = new Lines(child.stderr);
+  }
+
+  /**
+   * Starts `ledctl serve --port 0 --http off --led mock?trace=…` plus `args`
+   * and waits for its "listening" line.
+   */
+  static async start(
+    args: string[] = [],
+    options: { trace?: boolean } = {},
+  ): Promise<ServerProcess> {
+    const trace = options.trace !== false
+      ? await Deno.makeTempFile({ suffix: ".trace" })
+      : undefined;
+    const base = ["serve", "--port", "0", "--http", "off"];
+    if (trace && !args.includes("--led")) base.push("--led", `mock?trace=${trace}`);
+    const p = new ServerProcess(ledctlCommand([...base, ...args]).spawn());
+    p.tracePath = trace;
+    const m = await Promise.race([
+      p.stdout.waitFor(/listening on [^ ]+:(\d+) /),
+      p.child.status.then((s) => {
+        throw new Error(
+          `ledctl serve exited (${s.code}) before listening:\n${p.stderr.all.join("\n")}`,
+        );
+      }),
+    ]);
+    p.port = Number(m[1]);
+    return p;
+  }
+
+  /** Sends a signal and waits for the exit code. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
+    try {
+      this.child.kill(signal);
+    } catch { /* exited */ }
+    const { code } = await this.child.status;
+    await Promise.all([this.stdout.done, this.stderr.done]);
+    return code;
+  }
+
+  /** Waits (on file events, bounded) until the trace holds at least `n` edges. */
+  async waitForEdges(n: number, ms = 10_000): Promise<Edge[]> {
+    const deadline = Date.now() + ms;
+    const watcher = Deno.watchFs(this.tracePath!);
+    const timer = setTimeout(() => watcher.close(), ms);
+    try {
+      let edges = await this.trace();
+      if (edges.length >= n) return edges;
+      for await (const _ of watcher) {
+        edges = await this.trace();
+        if (edges.length >= n) return edges;
+      }
+      throw new Error(`trace has ${edges.length} edges, wanted ${n}, after ${ms} ms`);
+    } finally {
+      clearTimeout(timer);
+      try {
+        watcher.close();
+      } catch { /* closed */ }
+      if (Date.now() > deadline) throw new Error("timed out waiting for trace edges");
+    }
+  }
+
+  /** The mock LED's edges so far. */
+  trace(): Promise<Edge[]> {
+    if (!this.tracePath) throw new Error("started without a trace");
+    return readTrace(this.tracePath);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop("SIGKILL").catch(() => {});
+    if (this.tracePath) await Deno.remove(this.tracePath).catch(() => {});
+  }
+}
+
+/** A raw TCP client with line reads, for poking at the server. */
+export class RawClient implements Disposable {
+  readonly conn: Deno.TcpConn;
+  #buf = new Uint8Array(0);
+  private constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+  }
+  static async connect(port: number): Promise<RawClient> {
+    return new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+  async write(data: string | Uint8Array): Promise<void> {
+    const bytes = typeof data === "string" ? enc.encode(data) : data;
+    let off = 0;
+    while (off < bytes.length) off += await this.conn.write(bytes.subarray(off));
+  }
+  /** Next line, or null at EOF (FIN). Rejects on reset or after `ms`. */
+  async readLine(ms = 10_000): Promise<string | null> {
+    const timer = setTimeout(() => this.conn.close(), ms);
+    try {
+      const chunk = new Uint8Array(4096);
+      for (;;) {
+        const lf = this.#buf.indexOf(10);
+        if (lf !== -1) {
+          const line = dec.decode(this.#buf.subarray(0, lf));
+          this.#buf = this.#buf.slice(lf + 1);
+          return line;
+        }
+        const n = await this.conn.read(chunk);
+        if (n === null) return null;
+        const next = new Uint8Array(this.#buf.length + n);
+        next.set(this.#buf);
+        next.set(chunk.subarray(0, n), this.#buf.length);
+        this.#buf = next;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  /** One request, one reply. */
+  async ask(line: string): Promise<string | null> {
+    await this.write(line + "\n");
+    return await this.readLine();
+  }
+  [Symbol.dispose](): void {
+    try {
+      this.conn.close();
+    } catch { /* closed */ }
+  }
+}
