@@ -1,0 +1,98 @@
+/**
+ * `ledctl doctor [--led URI]`: checks this machine for driving the LED —
+ * the board and its kernel page size, the GPIO chips, the chosen pin (free?
+ * the serial console's?), permissions — and says what to do about each
+ * problem. Exit code 0 when nothing failed, 1 otherwise, 2 for bad usage.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { diagnose, type Finding, gatherFacts } from "../hal/gpio/diagnose.ts";
+import { isRaspberryPi } from "../hal/gpio/mod.ts";
+
+/** Help text of `ledctl doctor`. */
+export const DOCTOR_HELP = `Usage: ledctl doctor [--led URI]
+
+Checks this machine for driving the LED and says what to do about each
+problem: the board and its kernel page size, the GPIO chips, whether the
+pin is free and is not the serial console's, and access rights.
+
+Options:
+  --led URI     the LED to check (default: gpio:BOARD8 on a Raspberry Pi, mock elsewhere)
+  -h, --help    this help
+
+Exit code: 0 when every check passed (warnings allowed), 1 when one failed.
+
+Examples:
+  ledctl doctor
+  ledctl doctor --led gpio:GPIO17
+  ledctl doctor --led "gpio:BOARD8?chip=pinctrl-bcm2711"
+`;
+
+const MARK: Record<Finding["status"], string> = { ok: "✓", warn: "!", fail: "✗", info: "·" };
+const COLOR: Record<Finding["status"], number> = { ok: 32, warn: 33, fail: 31, info: 2 };
+
+/**
+ * Lays findings out for a terminal: one aligned line each, the fix on the
+ * next line after `→`; colored only when `color`.
+ *
+ * @example
+ * ```ts
+ * import { formatFindings } from "./doctor.ts";
+ * console.log(formatFindings([{ status: "ok", topic: "page size", text: "4 KB" }], false));
+ * // "  ✓ page size   4 KB"
+ * ```
+ */
+export function formatFindings(findings: Finding[], color: boolean): string {
+  const width = Math.max(...findings.map((f) => f.topic.length), 0);
+  const paint = (s: string, code: number) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const lines: string[] = [];
+  for (const f of findings) {
+    lines.push(`  ${paint(MARK[f.status], COLOR[f.status])} ${f.topic.padEnd(width)}  ${f.text}`);
+    if (f.fix) lines.push(`  ${" ".repeat(width + 2)}  ${paint("→ " + f.fix, 2)}`);
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Runs the checks and prints them; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { doctor } from "./doctor.ts";
+ * Deno.exitCode = await doctor(["--led", "gpio:GPIO17"]);
+ * ```
+ */
+export function doctor(args: string[]): Promise<number> {
+  let led: string | undefined;
+  try {
+    const { values } = parseArgs({
+      args,
+      options: { led: { type: "string" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: false,
+    });
+    if (values.help) {
+      console.log(DOCTOR_HELP);
+      return Promise.resolve(0);
+    }
+    led = values.led;
+  } catch (e) {
+    console.error(`ledctl doctor: ${(e as Error).message}\n\n${DOCTOR_HELP}`);
+    return Promise.resolve(2);
+  }
+  led ??= isRaspberryPi() ? "gpio:BOARD8" : "mock";
+  const findings = diagnose(gatherFacts(led));
+  const color = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
+  const failed = findings.filter((f) => f.status === "fail").length;
+  const warned = findings.filter((f) => f.status === "warn").length;
+  console.log(`ledctl doctor — checking ${led}\n`);
+  console.log(formatFindings(findings, color));
+  const verdict = failed
+    ? `${failed} problem${failed > 1 ? "s" : ""} to fix (see → above)`
+    : warned
+    ? `ready, with ${warned} warning${warned > 1 ? "s" : ""}`
+    : "ready";
+  console.log(`\n${verdict}`);
+  return Promise.resolve(failed ? 1 : 0);
+}

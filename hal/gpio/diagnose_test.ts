@@ -1,0 +1,135 @@
+import { deepStrictEqual, equal, match } from "node:assert/strict";
+import { HalError } from "../types.ts";
+import { consoleOnGpio14, diagnose, type Facts, type Finding } from "./diagnose.ts";
+import { parsePin } from "./pins.ts";
+
+const chip = { path: "/dev/gpiochip0", name: "gpiochip0", label: "pinctrl-bcm2835", lines: 54 };
+
+function pi(over: Partial<Facts> = {}): Facts {
+  return {
+    os: "linux",
+    arch: "aarch64",
+    model: "Raspberry Pi 3 Model B Rev 1.2",
+    pageSize: 4096,
+    chips: [chip],
+    chipProblems: [],
+    cmdline: "console=tty1 root=PARTUUID=1234-02 rootfstype=ext4",
+    led: "gpio:BOARD11",
+    pin: parsePin("BOARD11"),
+    line: { chip, offset: 17, info: { name: "GPIO17", consumer: "", offset: 17, flags: 4n } },
+    access: true,
+    uid: 1000,
+    ...over,
+  };
+}
+
+const byTopic = (fs: Finding[], topic: string) => fs.filter((f) => f.topic === topic);
+
+Deno.test("a healthy Pi 3 passes every check", () => {
+  const fs = diagnose(pi());
+  deepStrictEqual(fs.map((f) => [f.status, f.topic]), [
+    ["ok", "board"],
+    ["ok", "page size"],
+    ["ok", "GPIO chip"],
+    ["ok", "pin"],
+    ["ok", "access"],
+    ["ok", "serial"],
+  ]);
+  equal(
+    byTopic(fs, "pin")[0].text,
+    'GPIO17 (BOARD11) is line 17 "GPIO17" of /dev/gpiochip0 [pinctrl-bcm2835], free',
+  );
+  equal(byTopic(fs, "GPIO chip")[0].text, "/dev/gpiochip0  pinctrl-bcm2835  54 lines");
+});
+
+Deno.test("a Pi 5 on 16 KB pages fails with the kernel8.img fix", () => {
+  const [, page] = diagnose(pi({ model: "Raspberry Pi 5 Model B Rev 1.0", pageSize: 16384 }));
+  equal(page.status, "fail");
+  match(page.text, /16 KB pages: prebuilt Deno binaries .* crash/);
+  match(page.fix!, /kernel=kernel8\.img/);
+  const [, ok] = diagnose(pi({ model: "Raspberry Pi 5 Model B Rev 1.0", pageSize: 4096 }));
+  equal(ok.status, "ok");
+});
+
+Deno.test("a line in use names its consumer", () => {
+  const info = { name: "GPIO17", consumer: "ledctl", offset: 17, flags: 1n | 8n };
+  const [pin] = byTopic(diagnose(pi({ line: { chip, offset: 17, info } })), "pin");
+  equal(pin.status, "fail");
+  match(pin.text, /in use by "ledctl"$/);
+  match(pin.fix!, /ledctl is already running/);
+  const kernel = { name: "GPIO17", consumer: "", offset: 17, flags: 1n };
+  match(
+    byTopic(diagnose(pi({ line: { chip, offset: 17, info: kernel } })), "pin")[0].text,
+    /in use by the kernel/,
+  );
+});
+
+Deno.test("no access to the chip gives the gpio group and udev advice", () => {
+  const fs = diagnose(
+    pi({
+      access: 13,
+      chipProblems: [{ path: "/dev/gpiochip1", errno: 13, message: "Permission denied (EACCES)" }],
+    }),
+  );
+  const [access] = byTopic(fs, "access");
+  equal(access.status, "fail");
+  match(access.fix!, /usermod -aG gpio/);
+  equal(byTopic(fs, "GPIO chip")[1].status, "fail");
+  equal(
+    byTopic(diagnose(pi({ uid: 0 })), "access")[0].status,
+    "warn",
+    "root works but is not advised",
+  );
+});
+
+Deno.test("GPIO14 with a serial console on it fails, except a Pi 5's serial0", () => {
+  const board8 = { led: "gpio:BOARD8", pin: parsePin("BOARD8") };
+  const cmdline = "console=serial0,115200 console=tty1 root=PARTUUID=1234-02";
+  const [serial] = byTopic(diagnose(pi({ ...board8, cmdline })), "serial");
+  equal(serial.status, "fail");
+  match(serial.text, /GPIO14 \(BOARD8\) is the serial console's TX pin \(console=serial0, tty1\)/);
+  match(serial.fix!, /choose another pin, e.g. --led gpio:BOARD11/);
+  equal(byTopic(diagnose(pi({ ...board8, cmdline: "console=tty1" })), "serial")[0].status, "ok");
+  equal(consoleOnGpio14(cmdline, "Raspberry Pi 5 Model B Rev 1.0"), false);
+  equal(consoleOnGpio14("console=ttyAMA0,115200", "Raspberry Pi 5 Model B Rev 1.0"), true);
+  equal(consoleOnGpio14("console=ttyS1,115200 rdinit=/init", "Raspberry Pi 3 Model B"), true);
+});
+
+Deno.test("off a Pi: a warning, and no chips is information, not a failure", () => {
+  const fs = diagnose({
+    os: "linux",
+    arch: "x86_64",
+    pageSize: 4096,
+    chips: [],
+    chipProblems: [],
+    cmdline: "console=ttyS0",
+    led: "mock",
+  });
+  deepStrictEqual(fs.map((f) => f.status), ["warn", "ok", "info", "info"]);
+  equal(fs.filter((f) => f.status === "fail").length, 0);
+});
+
+Deno.test("a bad pin or a missing line fails with the reason", () => {
+  const bad = new HalError(
+    "unavailable",
+    "gpio:BOARD6: header pin 6 is ground, not a GPIO. Valid pins: …",
+  );
+  const fs = diagnose(pi({ led: "gpio:BOARD6", pin: bad, line: undefined, access: undefined }));
+  equal(fs.at(-1)!.status, "fail");
+  match(fs.at(-1)!.text, /ground/);
+  const missing = new HalError("unavailable", "gpio:GPIO17: no line named GPIO17");
+  equal(byTopic(diagnose(pi({ line: missing })), "pin")[0].status, "fail");
+});
+
+Deno.test("without FFI the checks stop at the ffi finding", () => {
+  const fs = diagnose({
+    os: "linux",
+    arch: "aarch64",
+    ffiError: "no FFI permission",
+    chips: [],
+    chipProblems: [],
+    led: "gpio:BOARD8",
+  });
+  equal(fs.at(-1)!.topic, "ffi");
+  match(fs.at(-1)!.fix!, /--allow-ffi/);
+});
