@@ -1,9 +1,33 @@
 /**
- * The web page and HTTP API (placeholder until the page lands: serves 503).
+ * The web page and HTTP API, in the same process as the TCP server:
+ *
+ * | path | methods | what |
+ * |---|---|---|
+ * | `/` | GET | the page (works without JavaScript) |
+ * | `/app.js`, `/style.css`, `/favicon.svg` | GET | its files, embedded |
+ * | `/api/state` | GET | `{state, text, clients, viewers, led}` |
+ * | `/api/led` | POST | JSON or form `{command, hz}` → `{ok, reply, state, text}`; a browser form gets a 303 back to `/` |
+ * | `/api/events` | GET | Server-Sent Events (see `sse.ts`) |
+ * | `/login` | POST | form `token=…`: sets the session cookie when `--token` is set |
+ *
+ * Safety: POSTs from another site's page are refused (403, see
+ * `origin.ts`), so are host names that could be DNS-rebound; bodies over
+ * 4 KiB get 413; with a token, the API needs `Authorization: Bearer <token>`
+ * or the session cookie (401). Commands go through the same parser and
+ * {@linkcode execute} as TCP: bad input gets 400 and the TCP `ERR` line.
  *
  * @module
  */
-import { type LedService } from "./led_service.ts";
+import type { LedService } from "./led_service.ts";
+import type { ClientInfo } from "./commands.ts";
+import { checkHost, checkOrigin } from "./origin.ts";
+import { HttpAuth } from "./http_auth.ts";
+import { BodyError, type Fields, MAX_BODY, readFields } from "./http_body.ts";
+import { runLedRequest } from "./http_api.ts";
+import { CLEAR_FLASH, flashCookie, readFlash } from "./http_flash.ts";
+import { EventHub, stateJson } from "./sse.ts";
+import { pickLanguage, renderPage } from "./page.ts";
+import { assetResponse, ASSETS } from "./web_assets.ts";
 
 /** Options for {@linkcode startHttpServer}. */
 export interface HttpServerOptions {
@@ -15,6 +39,13 @@ export interface HttpServerOptions {
   token?: string;
   /** Log sink. Default `console.log`. */
   log?: (line: string) => void;
+  /**
+   * Host names the page may be reached by besides IP addresses, localhost,
+   * one-word names and `.local`/`.lan`/`.home.arpa`/`.internal` names.
+   */
+  allowedHosts?: readonly string[];
+  /** Largest request body in bytes. Default {@linkcode MAX_BODY} (4 KiB). */
+  maxBody?: number;
 }
 
 /** A running HTTP server. */
@@ -25,6 +56,58 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+const ALLOW: Record<string, string> = {
+  "/": "GET, HEAD",
+  "/api/state": "GET, HEAD",
+  "/api/led": "POST",
+  "/api/events": "GET",
+  "/login": "POST",
+  ...Object.fromEntries(Object.keys(ASSETS).map((p) => [p, "GET, HEAD"])),
+};
+
+const SECURITY_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+};
+
+function json(status: number, body: unknown, headers: HeadersInit = {}): Response {
+  return new Response(JSON.stringify(body) + "\n", {
+    status,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      ...SECURITY_HEADERS,
+      ...headers,
+    },
+  });
+}
+
+function text(status: number, body: string, headers: HeadersInit = {}): Response {
+  return new Response(body + "\n", {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...SECURITY_HEADERS, ...headers },
+  });
+}
+
+function redirect(location: string, cookie?: string): Response {
+  const headers = new Headers({ location, "cache-control": "no-store", ...SECURITY_HEADERS });
+  if (cookie) headers.append("set-cookie", cookie);
+  return new Response(null, { status: 303, headers });
+}
+
+/** A form posted by a browser navigating (no JavaScript): answer with a redirect. */
+function isFormNavigation(request: Request): boolean {
+  const type = (request.headers.get("content-type") ?? "").toLowerCase();
+  const accept = (request.headers.get("accept") ?? "").toLowerCase();
+  return type.startsWith("application/x-www-form-urlencoded") && accept.includes("text/html");
+}
+
+function nonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes));
+}
+
 /**
  * Starts the HTTP server for `service`. Throws `Deno.errors.AddrInUse` etc.
  * from `Deno.serve` as they are.
@@ -32,14 +115,172 @@ export interface HttpServer {
  * @example
  * ```ts
  * import { startHttpServer } from "./http.ts";
- * // const http = startHttpServer(service, { port: 8080 });
+ * import { LedService } from "./led_service.ts";
+ * import { openLed } from "../hal/select.ts";
+ * const service = new LedService(await openLed("mock"));
+ * const http = startHttpServer(service, { port: 0 });
+ * const r = await fetch(`http://127.0.0.1:${http.port}/api/state`);
+ * (await r.json()).text; // "off"
+ * await http.close();
+ * await service.close();
  * ```
  */
-export function startHttpServer(_service: LedService, options: HttpServerOptions = {}): HttpServer {
+export function startHttpServer(service: LedService, options: HttpServerOptions = {}): HttpServer {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const auth = new HttpAuth(options.token);
+  const hub = new EventHub(service);
+  const extraHosts = options.allowedHosts ?? [];
+  const maxBody = options.maxBody ?? MAX_BODY;
+  let webRequests = 0;
+
+  const handle = async (request: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
+    const url = new URL(request.url);
+    const path = url.pathname;
+    const method = request.method;
+    const isApi = path.startsWith("/api/");
+    const refuse = (status: number, reason: string) =>
+      isApi ? json(status, { ok: false, error: reason }) : text(status, reason);
+
+    const host = request.headers.get("host") ?? url.host;
+    const hostVerdict = checkHost(host, extraHosts);
+    if (!hostVerdict.ok) return refuse(403, hostVerdict.reason);
+
+    const allow = ALLOW[path];
+    if (allow === undefined) {
+      return refuse(404, `no such page: ${path.slice(0, 100)} (the page is at /)`);
+    }
+    if (!allow.split(", ").includes(method)) {
+      return new Response(`${method} is not allowed on ${path}: use ${allow}\n`, {
+        status: 405,
+        headers: { allow, "content-type": "text/plain; charset=utf-8", ...SECURITY_HEADERS },
+      });
+    }
+
+    if (method === "POST") {
+      const verdict = checkOrigin(request, extraHosts);
+      if (!verdict.ok) {
+        log(`web: refused ${method} ${path} from ${remoteOf(info)}: ${verdict.reason}`);
+        return refuse(403, verdict.reason);
+      }
+    }
+
+    const asset = assetResponse(path);
+    if (asset) return asset;
+
+    const remote = remoteOf(info);
+    switch (path) {
+      case "/":
+        return page(request);
+      case "/login":
+        return await login(request);
+      case "/api/state":
+        if (!auth.allows(request)) return unauthorized();
+        return json(200, {
+          ...stateJson(service.state),
+          clients: service.clients,
+          viewers: hub.viewers,
+          led: service.description,
+        });
+      case "/api/events":
+        if (!auth.allows(request)) return unauthorized();
+        return hub.open();
+      case "/api/led": {
+        const form = isFormNavigation(request);
+        if (!auth.allows(request)) return form ? redirect("/") : unauthorized();
+        let fields: Fields;
+        try {
+          fields = await readFields(request, maxBody);
+        } catch (e) {
+          if (!(e instanceof BodyError)) throw e;
+          if (form) return redirect("/", flashCookie({ ok: false, reply: e.message }));
+          return json(e.status, { ok: false, error: e.message });
+        }
+        const client: ClientInfo = { id: ++webRequests, remote, name: "web page" };
+        const result = await runLedRequest(fields, service, client, options.token);
+        if (form) {
+          const hz = typeof (fields.hz ?? fields.freq) === "string"
+            ? String(fields.hz ?? fields.freq).slice(0, 64)
+            : undefined;
+          return redirect(
+            "/",
+            flashCookie({ ok: result.body.ok, reply: result.body.reply, hz }),
+          );
+        }
+        return json(result.status, result.body);
+      }
+    }
+    return refuse(404, "no such page");
+  };
+
+  const unauthorized = () =>
+    json(401, {
+      ok: false,
+      error:
+        'this server needs its token: send the header "Authorization: Bearer <token>" (or sign in on the page)',
+    }, { "www-authenticate": 'Bearer realm="ledctl"' });
+
+  const page = (request: Request): Response => {
+    const flash = readFlash(request);
+    const n = nonce();
+    const html = renderPage({
+      lang: pickLanguage(request),
+      state: service.state,
+      clients: service.clients,
+      led: service.description,
+      flash,
+      signIn: !auth.allows(request),
+      nonce: n,
+    });
+    const headers = new Headers({
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      "content-language": pickLanguage(request),
+      "vary": "Accept-Language, Cookie",
+      "content-security-policy":
+        `default-src 'none'; script-src 'self'; style-src 'self' 'nonce-${n}'; img-src 'self'; ` +
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+      ...SECURITY_HEADERS,
+    });
+    if (flash) headers.append("set-cookie", CLEAR_FLASH);
+    return new Response(html, { headers });
+  };
+
+  const login = async (request: Request): Promise<Response> => {
+    let fields: Fields;
+    try {
+      fields = await readFields(request, maxBody);
+    } catch (e) {
+      if (!(e instanceof BodyError)) throw e;
+      return text(e.status, e.message);
+    }
+    const token = typeof fields.token === "string" ? fields.token : "";
+    if (!auth.required) return redirect("/");
+    if (auth.check(token)) return redirect("/", auth.sessionCookie());
+    log(`web: wrong token on the sign-in form`);
+    return redirect("/", flashCookie({ ok: false, reply: "wrong token", form: "login" }));
+  };
+
   const server = Deno.serve({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 8080,
     onListen: () => {},
-  }, () => new Response("the web page is not built yet\n", { status: 503 }));
-  return { port: server.addr.port, close: () => server.shutdown() };
+    onError: (e) => {
+      log(`web: internal error: ${(e as Error)?.stack ?? e}`);
+      return text(500, "internal error (see the server log)");
+    },
+  }, handle);
+  return {
+    port: server.addr.port,
+    close: async () => {
+      hub.close();
+      await server.shutdown();
+    },
+  };
+}
+
+function remoteOf(info: Deno.ServeHandlerInfo): string {
+  const addr = info.remoteAddr as Deno.NetAddr;
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
 }

@@ -1,0 +1,149 @@
+/**
+ * Server-Sent Events for the web page: every LED change, whoever made it
+ * (TCP client, web page, CLI), and every change of the client count.
+ *
+ * A stream starts with a `state` and a `clients` event (the present), then
+ * follows the {@linkcode LedService}. Events:
+ * - `state`: `{"state":{"mode":"blink","hz":2.5},"text":"blink 2.5 Hz","by":"…"}`
+ * - `clients`: `{"count":2}` — TCP clients connected (the page's "connected clients")
+ * - `viewers`: `{"count":1}` — event streams open (pages watching)
+ *
+ * Event streams are not TCP clients and are not counted in `clients`.
+ *
+ * @module
+ */
+import { formatState, type LedState } from "../hal/types.ts";
+import type { LedService, ServiceEvent } from "./led_service.ts";
+
+/** How often an idle stream gets a comment line, so proxies keep it open. */
+export const HEARTBEAT_MS = 15_000;
+
+const enc = new TextEncoder();
+
+/**
+ * Formats one SSE message.
+ *
+ * @example
+ * ```ts
+ * import { sseMessage } from "./sse.ts";
+ * sseMessage("clients", { count: 2 }); // 'event: clients\ndata: {"count":2}\n\n'
+ * ```
+ */
+export function sseMessage(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** The JSON an LED state is sent as, on the stream and by the API. */
+export function stateJson(state: LedState, by?: string): Record<string, unknown> {
+  return { state, text: formatState(state), ...(by === undefined ? {} : { by }) };
+}
+
+/**
+ * The open event streams of one service.
+ *
+ * @example
+ * ```ts
+ * import { EventHub } from "./sse.ts";
+ * import { LedService } from "./led_service.ts";
+ * import { openLed } from "../hal/select.ts";
+ * const service = new LedService(await openLed("mock"));
+ * const hub = new EventHub(service);
+ * const response = hub.open(); // text/event-stream
+ * hub.close();
+ * ```
+ */
+export class EventHub {
+  readonly #service: LedService;
+  readonly #streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  readonly #heartbeatMs: number;
+  #timer?: ReturnType<typeof setInterval>;
+  #unsubscribe?: () => void;
+  #closed = false;
+
+  /** Follows `service` while at least one stream is open. */
+  constructor(service: LedService, options: { heartbeatMs?: number } = {}) {
+    this.#service = service;
+    this.#heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
+  }
+
+  /** Streams open right now. */
+  get viewers(): number {
+    return this.#streams.size;
+  }
+
+  /** A `text/event-stream` response following the service from now on. */
+  open(): Response {
+    if (this.#closed) return new Response("shutting down\n", { status: 503 });
+    let self: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        self = controller;
+        controller.enqueue(enc.encode(
+          "retry: 2000\n\n" +
+            sseMessage("state", stateJson(this.#service.state)) +
+            sseMessage("clients", { count: this.#service.clients }),
+        ));
+        this.#add(controller);
+      },
+      cancel: () => this.#remove(self),
+    });
+    return new Response(body, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-store",
+        "x-accel-buffering": "no",
+      },
+    });
+  }
+
+  /** Ends every stream and stops following the service. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    for (const c of [...this.#streams]) {
+      try {
+        c.close();
+      } catch { /* already closed */ }
+      this.#remove(c);
+    }
+  }
+
+  #add(c: ReadableStreamDefaultController<Uint8Array>): void {
+    this.#streams.add(c);
+    if (this.#streams.size === 1) {
+      this.#unsubscribe = this.#service.subscribe((e) => this.#onEvent(e));
+      this.#timer = setInterval(() => this.#send(": ping\n\n"), this.#heartbeatMs);
+    }
+    this.#sendViewers();
+  }
+
+  #remove(c: ReadableStreamDefaultController<Uint8Array>): void {
+    if (!this.#streams.delete(c)) return;
+    if (this.#streams.size === 0) {
+      this.#unsubscribe?.();
+      this.#unsubscribe = undefined;
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+    this.#sendViewers();
+  }
+
+  #onEvent(e: ServiceEvent): void {
+    if (e.type === "state") this.#send(sseMessage("state", stateJson(e.state, e.by)));
+    else this.#send(sseMessage("clients", { count: e.count }));
+  }
+
+  #sendViewers(): void {
+    this.#send(sseMessage("viewers", { count: this.#streams.size }));
+  }
+
+  #send(text: string): void {
+    const bytes = enc.encode(text);
+    for (const c of [...this.#streams]) {
+      try {
+        c.enqueue(bytes);
+      } catch {
+        this.#remove(c);
+      }
+    }
+  }
+}
