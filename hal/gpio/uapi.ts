@@ -249,6 +249,27 @@ export function encodeOutputRequest(req: OutputRequest): Uint8Array<ArrayBuffer>
   return buf;
 }
 
+/**
+ * Encodes a `struct gpio_v2_line_request` for one input line (used by tests
+ * and diagnostics to read a line's level once no one holds it).
+ *
+ * @example
+ * ```ts
+ * import { encodeInputRequest } from "./uapi.ts";
+ * const req = encodeInputRequest(17, "ledctl-test");
+ * ```
+ */
+export function encodeInputRequest(offset: number, consumer: string): Uint8Array<ArrayBuffer> {
+  const buf = new Uint8Array(LINE_REQUEST_SIZE);
+  const view = new DataView(buf.buffer);
+  view.setUint32(LineRequestOffset.offsets, offset, true);
+  writeName(buf, LineRequestOffset.consumer, consumer);
+  view.setBigUint64(LineRequestOffset.configFlags, LineFlag.INPUT, true);
+  view.setUint32(LineRequestOffset.numLines, 1, true);
+  view.setInt32(LineRequestOffset.fd, -1, true);
+  return buf;
+}
+
 /** The line fd the kernel wrote into a request after `GPIO_V2_GET_LINE_IOCTL`. */
 export function requestFd(buf: Uint8Array): number {
   return new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getInt32(

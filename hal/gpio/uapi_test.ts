@@ -5,6 +5,7 @@ import {
   decodeChipInfo,
   decodeLineInfo,
   decodeLineValue,
+  encodeInputRequest,
   encodeLineInfoQuery,
   encodeLineValues,
   encodeOutputRequest,
@@ -143,4 +144,15 @@ Deno.test("line values: bits and mask for line 0", () => {
   const other = new Uint8Array(16);
   other[0] = 2; // line 1 high, line 0 low
   equal(decodeLineValue(other), false);
+});
+
+Deno.test("an input request sets only offset, consumer, INPUT and one line", () => {
+  const req = encodeInputRequest(17, "probe");
+  const expected = new Uint8Array(592);
+  expected[0] = 17;
+  expected.set(new TextEncoder().encode("probe"), 256);
+  expected[288] = 4; // INPUT
+  expected[560] = 1;
+  expected.set([0xff, 0xff, 0xff, 0xff], 588);
+  deepStrictEqual(req, expected);
 });
