@@ -73,6 +73,11 @@ export async function led(args: string[]): Promise<number> {
     }
     throw e;
   }
+  // Listen for signals before saying we are running, so none is missed.
+  const stop = Promise.withResolvers<void>();
+  const onSignal = () => stop.resolve();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
   let code = 0;
   try {
     await driver.apply(state);
@@ -80,19 +85,15 @@ export async function led(args: string[]): Promise<number> {
       if (!term.live) {
         console.log(`LED ${formatState(state)} on ${driver.description}; Ctrl-C to stop`);
       }
-      const stop = Promise.withResolvers<void>();
-      const h = () => stop.resolve();
-      Deno.addSignalListener("SIGINT", h);
-      Deno.addSignalListener("SIGTERM", h);
       await stop.promise;
-      Deno.removeSignalListener("SIGINT", h);
-      Deno.removeSignalListener("SIGTERM", h);
     }
   } catch (e) {
     if (!(e instanceof HalError)) throw e;
     console.error(`ledctl led: ${e.message}`);
     code = 1;
   } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
     await driver[Symbol.asyncDispose]();
     term.end();
   }

@@ -122,6 +122,14 @@ export async function serve(args: string[]): Promise<number> {
     }
     throw e;
   }
+  // Listen for signals before announcing anything, so none is missed.
+  const stop = Promise.withResolvers<string>();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const handlers = signals.map((sig) => {
+    const h = () => stop.resolve(sig);
+    Deno.addSignalListener(sig, h);
+    return [sig, h] as const;
+  });
   service = new LedService(driver, { log });
   try {
     server = TcpServer.listen(service, {
@@ -167,13 +175,6 @@ export async function serve(args: string[]): Promise<number> {
   const unsubscribe = service.subscribe(redraw);
   redraw();
 
-  const stop = Promise.withResolvers<string>();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  const handlers = signals.map((sig) => {
-    const h = () => stop.resolve(sig);
-    Deno.addSignalListener(sig, h);
-    return [sig, h] as const;
-  });
   const sig = await stop.promise;
   term.end();
   log(`${sig}: turning the LED off and closing`);
