@@ -10,6 +10,7 @@ import { findChip, readLineInfo } from "../../../hal/gpio/chip.ts";
 import { closeFd, O_RDWR, openFd } from "../../../hal/gpio/libc.ts";
 import { LineFlag } from "../../../hal/gpio/uapi.ts";
 import { debugfsLine } from "./debugfs.ts";
+import { readFreeLine } from "./probe.ts";
 
 const none = new URLSearchParams();
 
@@ -60,7 +61,20 @@ Deno.test("BOARD11 is GPIO17, and disposing turns the LED off and frees the line
   const info = lineInfo(17);
   assertEquals(info.consumer, "");
   assertEquals(info.flags & LineFlag.USED, 0n);
+  assertEquals(readFreeLine(17), false, "left off");
   await line[Symbol.asyncDispose](); // twice is fine
+});
+
+Deno.test("the probe sees a line released high as high (so 'left off' checks can fail)", async () => {
+  const line = openGpioOutput("GPIO17", none);
+  line.set(true);
+  closeFd(line.fd); // release without turning off, as a careless program would
+  try {
+    assertEquals(readFreeLine(17), true);
+  } finally {
+    await openGpioOutput("GPIO17", none)[Symbol.asyncDispose]();
+  }
+  assertEquals(readFreeLine(17), false);
 });
 
 Deno.test("active-low inverts the physical level", async () => {
