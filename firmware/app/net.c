@@ -1,0 +1,100 @@
+/*
+ * net.c — see net.h.
+ */
+#include "net.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lwip/def.h"
+#include "lwip/errno.h"
+
+#include "app_config.h"
+
+bool net_set_rcv_timeout(int sock, uint32_t ms)
+{
+#if LWIP_SO_SNDRCVTIMEO_NONSTANDARD
+    int tv = (int)ms;
+#else
+    struct timeval tv;
+    tv.tv_sec = (long)(ms / 1000u);
+    tv.tv_usec = (long)(ms % 1000u) * 1000L;
+#endif
+    return lwip_setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0;
+}
+
+bool net_send_all(int sock, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t n = lwip_send(sock, p, len, 0);
+        if (n <= 0) {
+            return false;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+void net_close_gracefully(int sock)
+{
+    (void)lwip_shutdown(sock, SHUT_WR);
+    (void)net_set_rcv_timeout(sock, APP_CLOSE_DRAIN_MS);
+    uint8_t sink[64];
+    /* Each read waits at most APP_CLOSE_DRAIN_MS; a peer that keeps
+     * sending is cut off after a bounded number of reads. */
+    for (int i = 0; i < 64; i++) {
+        ssize_t n = lwip_recv(sock, sink, sizeof sink, 0);
+        if (n <= 0) {
+            break;
+        }
+    }
+    (void)lwip_close(sock);
+}
+
+void net_sockaddr(struct sockaddr_in *sa, const uint8_t ip[4], uint16_t port)
+{
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    sa->sin_port = lwip_htons(port);
+    memcpy(&sa->sin_addr.s_addr, ip, 4);
+}
+
+void net_format_peer(const struct sockaddr_in *sa, char *out, size_t cap)
+{
+    uint8_t ip[4];
+    memcpy(ip, &sa->sin_addr.s_addr, 4);
+    (void)snprintf(out, cap, "%u.%u.%u.%u:%u", ip[0], ip[1], ip[2], ip[3],
+                   (unsigned)lwip_ntohs(sa->sin_port));
+}
+
+const char *net_strerror(int err)
+{
+    switch (err) {
+    case ECONNREFUSED:
+        return "connection refused";
+    case ETIMEDOUT:
+        return "timed out";
+    case EHOSTUNREACH:
+        return "host unreachable";
+    case ECONNRESET:
+        return "connection reset";
+    case ECONNABORTED:
+        return "connection aborted";
+    case ENOTCONN:
+        return "not connected";
+    case ENOMEM:
+    case ENOBUFS:
+        return "out of lwIP memory";
+    case EADDRINUSE:
+        return "address in use";
+    default:
+        return "socket error";
+    }
+}
+
+bool net_is_timeout(int err)
+{
+    return err == EWOULDBLOCK || err == EAGAIN;
+}

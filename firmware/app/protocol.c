@@ -1,0 +1,437 @@
+/*
+ * protocol.c — wire protocol v1, LED subset (see protocol/testdata/README.md).
+ *
+ * Frequencies are handled in decimal, without floating point and without
+ * the C library's strtod/printf (which use the heap in newlib): the range
+ * check uses the value rounded to 17 significant digits (what a double
+ * holds), the reply prints it rounded half-up to 6 significant digits.
+ */
+#include "protocol.h"
+
+#include <string.h>
+
+#define ECHO_MAX 32u
+#define FOLD_MAX 40u /* folded verb bytes kept: enough to echo and compare */
+
+const char proto_help_reply[] = "OK commands: blink <hz>, on, off, status, help, quit "
+                                "(French: clignote <hz>, allume, eteindre, etat)";
+
+typedef enum { VERB_NONE = 0, VERB_BLINK, VERB_ON, VERB_OFF, VERB_STATUS, VERB_HELP, VERB_QUIT } verb_t;
+
+static const struct {
+    const char *word;
+    verb_t verb;
+} verbs[] = {
+    {"blink", VERB_BLINK},   {"clignote", VERB_BLINK},  {"on", VERB_ON},
+    {"allume", VERB_ON},     {"off", VERB_OFF},         {"eteindre", VERB_OFF},
+    {"\xc3\xa9teindre", VERB_OFF}, {"eteins", VERB_OFF}, {"eteind", VERB_OFF},
+    {"status", VERB_STATUS}, {"etat", VERB_STATUS},     {"\xc3\xa9tat", VERB_STATUS},
+    {"help", VERB_HELP},     {"quit", VERB_QUIT},       {"bye", VERB_QUIT},
+};
+
+/* Canonical names, for "<verb> takes no argument". */
+static const char *const verb_names[] = {"", "blink", "on", "off", "status", "help", "quit"};
+
+/* ---- reply builder ------------------------------------------------------ */
+
+typedef struct {
+    char *buf;
+    size_t len;
+} out_t;
+
+static void out_byte(out_t *o, char c)
+{
+    if (o->len + 1 < PROTO_REPLY_MAX) {
+        o->buf[o->len++] = c;
+        o->buf[o->len] = '\0';
+    }
+}
+
+static void out_str(out_t *o, const char *s)
+{
+    while (*s != '\0') {
+        out_byte(o, *s++);
+    }
+}
+
+static void out_uint(out_t *o, uint32_t v)
+{
+    char tmp[10];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v != 0u);
+    while (n > 0) {
+        out_byte(o, tmp[--n]);
+    }
+}
+
+/* Echoes a word: its first 32 bytes (back to a UTF-8 character boundary)
+ * followed by "..." when longer. */
+static void out_echo(out_t *o, const uint8_t *w, size_t n)
+{
+    size_t end = n;
+    if (n > ECHO_MAX) {
+        end = ECHO_MAX;
+        while (end > 0 && (w[end] & 0xC0u) == 0x80u) {
+            end--;
+        }
+    }
+    for (size_t i = 0; i < end; i++) {
+        out_byte(o, (char)w[i]);
+    }
+    if (end < n) {
+        out_str(o, "...");
+    }
+}
+
+/* ---- line checks -------------------------------------------------------- */
+
+static bool utf8_valid(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c < 0x80u) {
+            i++;
+            continue;
+        }
+        size_t need;
+        uint32_t cp;
+        uint32_t min;
+        if (c >= 0xC2u && c <= 0xDFu) {
+            need = 1;
+            cp = c & 0x1Fu;
+            min = 0x80u;
+        } else if (c >= 0xE0u && c <= 0xEFu) {
+            need = 2;
+            cp = c & 0x0Fu;
+            min = 0x800u;
+        } else if (c >= 0xF0u && c <= 0xF4u) {
+            need = 3;
+            cp = c & 0x07u;
+            min = 0x10000u;
+        } else {
+            return false;
+        }
+        if (n - i - 1 < need) {
+            return false;
+        }
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xC0u) != 0x80u) {
+                return false;
+            }
+            cp = (cp << 6) | (s[i + k] & 0x3Fu);
+        }
+        if (cp < min || cp > 0x10FFFFu || (cp >= 0xD800u && cp <= 0xDFFFu)) {
+            return false;
+        }
+        i += need + 1;
+    }
+    return true;
+}
+
+/* C0 except TAB, DEL, C1 (U+0080..U+009F = C2 80..C2 9F); s is valid UTF-8. */
+static bool has_control(const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+        if ((c < 0x20u && c != '\t') || c == 0x7Fu) {
+            return true;
+        }
+        if (c == 0xC2u && i + 1 < n && s[i + 1] >= 0x80u && s[i + 1] <= 0x9Fu) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool is_space(uint8_t c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static bool is_verb_punct(uint8_t c)
+{
+    return c == ',' || c == '.' || c == ';' || c == ':' || c == '!' || c == '?';
+}
+
+static bool is_digit(uint8_t c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* ---- frequencies --------------------------------------------------------- */
+
+typedef enum { HZ_OK = 0, HZ_NOT_A_NUMBER, HZ_OUT_OF_RANGE } hz_result_t;
+
+#define SIG_KEEP 18u
+
+/* Rounds the first `keep` significant digits half-up; returns the mantissa
+ * and bumps *exp when rounding carries into a new digit. */
+static uint64_t round_sig(const uint8_t *d, size_t nd, size_t keep, int *exp)
+{
+    uint64_t m = 0;
+    uint64_t limit = 1;
+    for (size_t i = 0; i < keep; i++) {
+        m = m * 10u + (i < nd ? d[i] : 0u);
+        limit *= 10u;
+    }
+    if (keep < nd && d[keep] >= 5u) {
+        m++;
+        if (m == limit) {
+            m /= 10u;
+            (*exp)++;
+        }
+    }
+    return m;
+}
+
+static hz_result_t parse_hz(const uint8_t *w, size_t n, led_hz_t *out)
+{
+    size_t i = 0;
+    size_t int_digits = 0;
+    size_t frac_digits = 0;
+    while (i < n && is_digit(w[i])) {
+        i++;
+        int_digits++;
+    }
+    size_t sep = n;
+    if (i < n && (w[i] == '.' || w[i] == ',')) {
+        sep = i++;
+        while (i < n && is_digit(w[i])) {
+            i++;
+            frac_digits++;
+        }
+    }
+    if (i != n || (int_digits == 0 && frac_digits == 0)) {
+        return HZ_NOT_A_NUMBER;
+    }
+
+    /* value = 0.d1 d2 d3 ... * 10^exp, d1 != 0 */
+    uint8_t d[SIG_KEEP];
+    size_t nd = 0;
+    int exp = 0;
+    bool seen = false;
+    for (size_t k = 0; k < n; k++) {
+        if (k == sep) {
+            continue;
+        }
+        uint8_t v = (uint8_t)(w[k] - '0');
+        bool before_point = k < sep;
+        if (!seen && v == 0u) {
+            if (!before_point) {
+                exp--; /* leading zero after the point */
+            }
+            continue;
+        }
+        if (!seen) {
+            seen = true;
+        }
+        if (before_point) {
+            exp++;
+        }
+        if (nd < SIG_KEEP) {
+            d[nd++] = v;
+        }
+    }
+    if (!seen || exp > 3) {
+        return HZ_OUT_OF_RANGE; /* zero, or at least 1000 */
+    }
+    /* Range check on the value as a double holds it: 17 digits. */
+    int exp17 = exp;
+    uint64_t m17 = round_sig(d, nd, 17u, &exp17);
+    const uint64_t half = 50000000000000000ull; /* 0.5 * 10^17 */
+    bool ge_min = exp17 > -1 || (exp17 == -1 && m17 >= half);  /* >= 0.05 */
+    bool le_max = exp17 < 3 || (exp17 == 3 && m17 <= half);    /* <= 500 */
+    if (!ge_min || !le_max) {
+        return HZ_OUT_OF_RANGE;
+    }
+    int exp6 = exp;
+    uint64_t m6 = round_sig(d, nd, 6u, &exp6);
+    int e10 = exp6 - 6;
+    while (m6 % 10u == 0u) {
+        m6 /= 10u;
+        e10++;
+    }
+    out->sig = (uint32_t)m6;
+    out->exp10 = (int8_t)e10;
+    return HZ_OK;
+}
+
+/* ---- the request -------------------------------------------------------- */
+
+static verb_t lookup(const uint8_t *folded, size_t n)
+{
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+        size_t len = strlen(verbs[i].word);
+        if (len == n && memcmp(verbs[i].word, folded, n) == 0) {
+            return verbs[i].verb;
+        }
+    }
+    return VERB_NONE;
+}
+
+static proto_action_t reply_error(out_t *o, const char *code, const char *text)
+{
+    out_str(o, "ERR ");
+    out_str(o, code);
+    out_byte(o, ' ');
+    out_str(o, text);
+    return PROTO_REPLY_ONLY;
+}
+
+proto_action_t proto_handle(const uint8_t *line, size_t len, const led_state_t *current,
+                            led_state_t *next, char reply[PROTO_REPLY_MAX])
+{
+    out_t o = {reply, 0};
+    reply[0] = '\0';
+
+    if (!utf8_valid(line, len)) {
+        return reply_error(&o, "bad-encoding", "line is not valid UTF-8: send UTF-8 text");
+    }
+    if (len > 0 && line[len - 1] == '\r') {
+        len--;
+    }
+    if (has_control(line, len)) {
+        return reply_error(&o, "bad-encoding", "line contains control characters: send plain text");
+    }
+
+    /* Words: the verb, the number of arguments and the first argument. */
+    size_t i = 0;
+    while (i < len && is_space(line[i])) {
+        i++;
+    }
+    if (i == len) {
+        return reply_error(&o, "unknown-command", "empty line (try: help)");
+    }
+    const uint8_t *vw = line + i;
+    while (i < len && !is_space(line[i])) {
+        i++;
+    }
+    size_t vn = (size_t)(line + i - vw);
+    uint32_t nargs = 0;
+    const uint8_t *arg = NULL;
+    size_t argn = 0;
+    for (;;) {
+        while (i < len && is_space(line[i])) {
+            i++;
+        }
+        if (i == len) {
+            break;
+        }
+        size_t start = i;
+        while (i < len && !is_space(line[i])) {
+            i++;
+        }
+        if (nargs++ == 0) {
+            arg = line + start;
+            argn = i - start;
+        }
+    }
+
+    /* Fold the verb: ASCII letters and É lower-cased, trailing punctuation
+     * removed unless nothing would be left. */
+    size_t stripped = vn;
+    while (stripped > 0 && is_verb_punct(vw[stripped - 1])) {
+        stripped--;
+    }
+    if (stripped > 0) {
+        vn = stripped;
+    }
+    uint8_t folded[FOLD_MAX];
+    size_t fn = vn < FOLD_MAX ? vn : FOLD_MAX;
+    for (size_t k = 0; k < fn; k++) {
+        uint8_t c = vw[k];
+        if (c >= 'A' && c <= 'Z') {
+            c = (uint8_t)(c + ('a' - 'A'));
+        } else if (c == 0x89u && k > 0 && vw[k - 1] == 0xC3u) {
+            c = 0xA9u; /* É (C3 89) -> é (C3 A9) */
+        }
+        folded[k] = c;
+    }
+    verb_t verb = vn <= FOLD_MAX ? lookup(folded, vn) : VERB_NONE;
+
+    if (verb == VERB_NONE) {
+        out_str(&o, "ERR unknown-command \"");
+        /* The echo shows at most 32 bytes; boundaries are those of vw. */
+        size_t end = vn;
+        if (vn > ECHO_MAX) {
+            end = ECHO_MAX;
+            while (end > 0 && (vw[end] & 0xC0u) == 0x80u) {
+                end--;
+            }
+        }
+        for (size_t k = 0; k < end; k++) {
+            out_byte(&o, (char)folded[k]);
+        }
+        if (end < vn) {
+            out_str(&o, "...");
+        }
+        out_str(&o, "\" (try: help)");
+        return PROTO_REPLY_ONLY;
+    }
+
+    if (verb == VERB_BLINK) {
+        if (nargs == 0) {
+            return reply_error(&o, "bad-argument", "blink needs a frequency in Hz, e.g. \"blink 2.5\"");
+        }
+        if (nargs > 1) {
+            out_str(&o, "ERR bad-argument blink takes one frequency, got ");
+            out_uint(&o, nargs);
+            out_str(&o, " arguments");
+            return PROTO_REPLY_ONLY;
+        }
+        led_hz_t hz;
+        switch (parse_hz(arg, argn, &hz)) {
+        case HZ_NOT_A_NUMBER:
+            out_str(&o, "ERR bad-argument \"");
+            out_echo(&o, arg, argn);
+            out_str(&o, "\" is not a frequency: write digits, e.g. 2.5 or 2,5");
+            return PROTO_REPLY_ONLY;
+        case HZ_OUT_OF_RANGE:
+            out_str(&o, "ERR bad-argument ");
+            out_echo(&o, arg, argn);
+            out_str(&o, " Hz is out of range: use 0.05 to 500 Hz");
+            return PROTO_REPLY_ONLY;
+        case HZ_OK:
+        default:
+            break;
+        }
+        next->mode = LED_MODE_BLINK;
+        next->hz = hz;
+        out_str(&o, "OK ");
+        (void)led_state_format(next, reply + o.len, PROTO_REPLY_MAX - o.len);
+        o.len = strlen(reply);
+        return PROTO_SET_LED;
+    }
+
+    if (nargs > 0) {
+        out_str(&o, "ERR bad-argument ");
+        out_str(&o, verb_names[verb]);
+        out_str(&o, " takes no argument");
+        return PROTO_REPLY_ONLY;
+    }
+    switch (verb) {
+    case VERB_ON:
+    case VERB_OFF:
+        next->mode = verb == VERB_ON ? LED_MODE_ON : LED_MODE_OFF;
+        next->hz.sig = 0;
+        next->hz.exp10 = 0;
+        out_str(&o, verb == VERB_ON ? "OK on" : "OK off");
+        return PROTO_SET_LED;
+    case VERB_STATUS:
+        out_str(&o, "OK ");
+        (void)led_state_format(current, reply + o.len, PROTO_REPLY_MAX - o.len);
+        o.len = strlen(reply);
+        return PROTO_REPLY_ONLY;
+    case VERB_HELP:
+        out_str(&o, proto_help_reply);
+        return PROTO_REPLY_ONLY;
+    case VERB_QUIT:
+    default:
+        out_str(&o, "OK bye");
+        return PROTO_QUIT;
+    }
+}
