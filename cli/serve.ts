@@ -92,7 +92,7 @@ export async function serve(args: string[]): Promise<number> {
   const log = (line: string) => term.log(line);
   let level = false;
   let server: TcpServer | undefined;
-  let service: LedService | undefined;
+  let service: LedService | undefined = undefined;
   const redraw = () => {
     if (!service) return;
     const glyph = level ? term.paint("●", "green") : term.paint("○", "dim");

@@ -11,11 +11,11 @@
  * @module
  */
 import { SoftwareBlinker } from "./blinker.ts";
-import { type Clock } from "./clock.ts";
+import type { Clock } from "./clock.ts";
 import { isRaspberryPi, openGpioLine } from "./gpio/mod.ts";
 import { MockLine } from "./mock.ts";
 import { openBoardLink } from "./stm32/mod.ts";
-import { HalError, type LedDriver } from "./types.ts";
+import type { HalError, LedDriver } from "./types.ts";
 
 /** The URI schemes `--led` accepts. */
 export const SCHEMES = ["mock", "gpio", "serial", "tcp"] as const;

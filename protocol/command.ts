@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type ErrorCode } from "./reply.ts";
+import type { ErrorCode } from "./reply.ts";
 
 /** Lowest and highest blink frequency accepted, in Hz. */
 export const MIN_HZ = 0.05;

@@ -7,7 +7,7 @@
 import { type Command, helloName, type Rejection } from "../protocol/command.ts";
 import { err, ok } from "../protocol/reply.ts";
 import { formatState, HalError } from "../hal/types.ts";
-import { type LedService } from "./led_service.ts";
+import type { LedService } from "./led_service.ts";
 
 /** Who sent a request, for `hello` and for the log. */
 export interface ClientInfo {

@@ -11,7 +11,7 @@ import { LineFramer, MAX_LINE } from "../protocol/framing.ts";
 import { err } from "../protocol/reply.ts";
 import { type ClientInfo, describeClient, execute } from "./commands.ts";
 import { formatDuration } from "./duration.ts";
-import { type LedService } from "./led_service.ts";
+import type { LedService } from "./led_service.ts";
 
 /** Options for {@linkcode TcpServer.listen}. */
 export interface TcpServerOptions {

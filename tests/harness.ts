@@ -129,7 +129,6 @@ export class ServerProcess implements AsyncDisposable {
 
   /** Waits (on file events, bounded) until the trace holds at least `n` edges. */
   async waitForEdges(n: number, ms = 10_000): Promise<Edge[]> {
-    const deadline = Date.now() + ms;
     const watcher = Deno.watchFs(this.tracePath!);
     const timer = setTimeout(() => watcher.close(), ms);
     try {
@@ -145,7 +144,6 @@ export class ServerProcess implements AsyncDisposable {
       try {
         watcher.close();
       } catch { /* closed */ }
-      if (Date.now() > deadline) throw new Error("timed out waiting for trace edges");
     }
   }
 

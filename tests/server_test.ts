@@ -186,7 +186,7 @@ Deno.test("LED changes are logged with the client that made them", async () => {
   using c = await RawClient.connect(server.port);
   await c.ask("hello from Ada");
   await c.ask("blink 3");
-  await server.stdout.waitFor(/LED blink 3 Hz  ← client #1 127\.0\.0\.1:\d+ \(Ada\)$/);
+  await server.stdout.waitFor(/LED blink 3 Hz {2}← client #1 127\.0\.0\.1:\d+ \(Ada\)$/);
 });
 
 Deno.test("with --token, commands need auth first and a wrong token closes", async () => {

@@ -50,7 +50,7 @@ Deno.test({
     const r = await python("clientLed.py", ["4", String(server.port)]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /sending\s+clignote 4/);
-    await server.stdout.waitFor(/LED blink 4 Hz  ← client #1/);
+    await server.stdout.waitFor(/LED blink 4 Hz {2}← client #1/);
     const edges = await server.waitForEdges(6);
     // 4 Hz: an edge every 125 ms (edges[0] is the initial off).
     for (let k = 2; k < edges.length; k++) {
@@ -60,6 +60,6 @@ Deno.test({
     // And a second client with a comma decimal, as the PHP form would send it.
     const r2 = await python("clientLed.py", ["2,5", String(server.port)]);
     assert.equal(r2.code, 0);
-    await server.stdout.waitFor(/LED blink 2\.5 Hz  ← client #2/);
+    await server.stdout.waitFor(/LED blink 2\.5 Hz {2}← client #2/);
   },
 });
