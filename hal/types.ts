@@ -31,6 +31,12 @@ export interface LedDriver extends AsyncDisposable {
   readonly description: string;
   /** Puts the LED in `state`. Rejects with {@linkcode HalError}. */
   apply(state: LedState): Promise<void>;
+  /**
+   * A caveat about the LED right now, shown after replies and in `status`,
+   * e.g. `board link down; will apply on reconnect`. `undefined` when all
+   * is well. Board links set it; pin backends leave it out.
+   */
+  readonly note?: string;
 }
 
 /**

@@ -40,6 +40,12 @@ export interface Outcome {
 export const HELP_TEXT =
   "commands: blink <hz>, on, off, status, hello [name], help, quit (French: clignote <hz>, allume, eteindre, etat)";
 
+/** ` (board link down; …)` when the driver has a caveat, else nothing. */
+function noted(service: LedService): string {
+  const note = service.note;
+  return note ? ` (${note})` : "";
+}
+
 /** Names a client for the log: `client #3 127.0.0.1:5123 (Client 1)`. */
 export function describeClient(c: ClientInfo): string {
   return `client #${c.id} ${c.remote}${c.name ? ` (${c.name})` : ""}`;
@@ -97,10 +103,10 @@ export async function execute(
           : `unexpected failure: ${(e as Error).message}`;
         return { reply: err("led-fault", msg), close: false };
       }
-      return { reply: ok(formatState(state)), close: false };
+      return { reply: ok(formatState(state) + noted(service)), close: false };
     }
     case "status":
-      return { reply: ok(formatState(service.state)), close: false };
+      return { reply: ok(formatState(service.state) + noted(service)), close: false };
     case "hello": {
       client.name = helloName(cmd.text, `client #${client.id}`);
       return {

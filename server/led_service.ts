@@ -56,6 +56,11 @@ export class LedService {
     return this.#driver.description;
   }
 
+  /** The driver's caveat right now (e.g. a board link that is down), if any. */
+  get note(): string | undefined {
+    return this.#driver.note;
+  }
+
   /** Connected clients, as counted by the transports. */
   get clients(): number {
     return this.#clients;

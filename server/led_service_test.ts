@@ -75,3 +75,21 @@ Deno.test("close turns the LED off, releases the driver, and refuses later reque
   await assert.rejects(s.request({ mode: "on" }, "late"), /shutting down/);
   await s.close(); // idempotent
 });
+
+Deno.test("the driver's note shows in command and status replies", async () => {
+  const { execute } = await import("./commands.ts");
+  const d = new RecordingDriver() as RecordingDriver & { note?: string };
+  const s = new LedService(d, { log: () => {} });
+  const client = { id: 1, remote: "127.0.0.1:1" };
+  d.note = "board link down; will apply on reconnect";
+  assert.equal(
+    (await execute({ verb: "blink", hz: 3 }, s, client)).reply,
+    "OK blink 3 Hz (board link down; will apply on reconnect)",
+  );
+  assert.equal(
+    (await execute({ verb: "status" }, s, client)).reply,
+    "OK blink 3 Hz (board link down; will apply on reconnect)",
+  );
+  d.note = undefined;
+  assert.equal((await execute({ verb: "status" }, s, client)).reply, "OK blink 3 Hz");
+});
