@@ -14,6 +14,7 @@ import {
   accessible,
   closeFd,
   describeErrno,
+  Errno,
   libc,
   O_RDWR,
   openFd,
@@ -42,6 +43,8 @@ export interface Facts {
   chipProblems: { path: string; errno: number; message: string }[];
   /** The kernel command line, when readable. */
   cmdline?: string;
+  /** The `console=` devices of the command line whose `/dev` node exists. */
+  liveConsoles?: string[];
   /** The `--led` URI being checked. */
   led: string;
   /** The pin of a `gpio:` URI, or why it is not valid. */
@@ -96,6 +99,10 @@ export function gatherFacts(led: string): Facts {
   facts.model = boardModel();
   try {
     facts.cmdline = new TextDecoder().decode(readSmallFile("/proc/cmdline")).trim();
+    // serial0 exists only when the serial port is enabled (enable_uart=1).
+    facts.liveConsoles = consoles(facts.cmdline).filter((c) =>
+      accessible(`/dev/${c}`, 0) !== Errno.ENOENT
+    );
   } catch {
     // not Linux, or no /proc
   }
@@ -143,7 +150,8 @@ export function consoles(cmdline: string): string[] {
 }
 
 /**
- * True when the kernel console is the UART on GPIO14/15: the mini UART
+ * True when one of the console devices (from `console=` on the kernel
+ * command line, present in /dev) is the UART on GPIO14/15: the mini UART
  * (`ttyS0`; `ttyS1` in QEMU's raspi3b), the PL011 `ttyAMA0` when Bluetooth
  * is moved off it, or `serial0` — except on a Pi 5, whose `serial0` is the
  * separate debug connector.
@@ -151,11 +159,11 @@ export function consoles(cmdline: string): string[] {
  * @example
  * ```ts
  * import { consoleOnGpio14 } from "./diagnose.ts";
- * consoleOnGpio14("console=serial0,115200 console=tty1 root=…", "Raspberry Pi 4 Model B"); // true
+ * consoleOnGpio14(["serial0", "tty1"], "Raspberry Pi 4 Model B"); // true
  * ```
  */
-export function consoleOnGpio14(cmdline: string, model: string | undefined): boolean {
-  return consoles(cmdline).some((c) =>
+export function consoleOnGpio14(devices: string[], model: string | undefined): boolean {
+  return devices.some((c) =>
     c === "ttyS0" || c === "ttyS1" || c === "ttyAMA0" || (c === "serial0" && !isPi5Model(model))
   );
 }
@@ -306,8 +314,9 @@ export function diagnose(f: Facts): Finding[] {
     });
   } else if (pin.bcm === 14 || pin.bcm === 15) {
     const role = pin.bcm === 14 ? "TX" : "RX";
-    if (f.cmdline !== undefined && consoleOnGpio14(f.cmdline, f.model)) {
-      const which = consoles(f.cmdline).join(", ");
+    const live = f.liveConsoles ?? [];
+    if (consoleOnGpio14(live, f.model)) {
+      const which = live.join(", ");
       out.push({
         status: "fail",
         topic: "serial",

@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, match } from "node:assert/strict";
 import { HalError } from "../types.ts";
-import { consoleOnGpio14, diagnose, type Facts, type Finding } from "./diagnose.ts";
+import { consoleOnGpio14, consoles, diagnose, type Facts, type Finding } from "./diagnose.ts";
 import { parsePin } from "./pins.ts";
 
 const chip = { path: "/dev/gpiochip0", name: "gpiochip0", label: "pinctrl-bcm2835", lines: 54 };
@@ -85,14 +85,18 @@ Deno.test("no access to the chip gives the gpio group and udev advice", () => {
 Deno.test("GPIO14 with a serial console on it fails, except a Pi 5's serial0", () => {
   const board8 = { led: "gpio:BOARD8", pin: parsePin("BOARD8") };
   const cmdline = "console=serial0,115200 console=tty1 root=PARTUUID=1234-02";
-  const [serial] = byTopic(diagnose(pi({ ...board8, cmdline })), "serial");
+  const liveConsoles = consoles(cmdline);
+  deepStrictEqual(liveConsoles, ["serial0", "tty1"]);
+  const [serial] = byTopic(diagnose(pi({ ...board8, cmdline, liveConsoles })), "serial");
   equal(serial.status, "fail");
   match(serial.text, /GPIO14 \(BOARD8\) is the serial console's TX pin \(console=serial0, tty1\)/);
   match(serial.fix!, /choose another pin, e.g. --led gpio:BOARD11/);
-  equal(byTopic(diagnose(pi({ ...board8, cmdline: "console=tty1" })), "serial")[0].status, "ok");
-  equal(consoleOnGpio14(cmdline, "Raspberry Pi 5 Model B Rev 1.0"), false);
-  equal(consoleOnGpio14("console=ttyAMA0,115200", "Raspberry Pi 5 Model B Rev 1.0"), true);
-  equal(consoleOnGpio14("console=ttyS1,115200 rdinit=/init", "Raspberry Pi 3 Model B"), true);
+  const noUart = { ...board8, cmdline, liveConsoles: ["tty1"] }; // serial0 absent: enable_uart=0
+  equal(byTopic(diagnose(pi(noUart)), "serial")[0].status, "ok");
+  equal(consoleOnGpio14(["serial0"], "Raspberry Pi 5 Model B Rev 1.0"), false);
+  equal(consoleOnGpio14(["ttyAMA0"], "Raspberry Pi 5 Model B Rev 1.0"), true);
+  equal(consoleOnGpio14(["ttyS1"], "Raspberry Pi 3 Model B"), true);
+  equal(consoleOnGpio14(["tty1"], "Raspberry Pi 3 Model B"), false);
 });
 
 Deno.test("off a Pi: a warning, and no chips is information, not a failure", () => {
