@@ -36,7 +36,7 @@
 #define APP_CLOSE_DRAIN_MS 500u
 
 /* Longest request line in bytes, not counting its CR LF (wire protocol v1). */
-#define APP_LINE_MAX 1024u
+#define APP_LINE_MAX 1024 /* plain digits: it is also stringified */
 
 /* FreeRTOS task settings (stack sizes in words, as xTaskCreate takes them). */
 #define APP_TASK_PRIORITY 2u

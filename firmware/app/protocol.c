@@ -11,7 +11,7 @@
 #include <string.h>
 
 #define ECHO_MAX 32u
-#define FOLD_MAX 40u /* folded verb bytes kept: enough to echo and compare */
+#define FOLD_MAX 16u /* longer words are no verb */
 
 const char proto_help_reply[] = "OK commands: blink <hz>, on, off, status, help, quit "
                                 "(French: clignote <hz>, allume, eteindre, etat)";
@@ -67,9 +67,21 @@ static void out_uint(out_t *o, uint32_t v)
     }
 }
 
-/* Echoes a word: its first 32 bytes (back to a UTF-8 character boundary)
- * followed by "..." when longer. */
-static void out_echo(out_t *o, const uint8_t *w, size_t n)
+static uint8_t fold_byte(const uint8_t *w, size_t k)
+{
+    uint8_t c = w[k];
+    if (c >= 'A' && c <= 'Z') {
+        return (uint8_t)(c + ('a' - 'A'));
+    }
+    if (c == 0x89u && k > 0 && w[k - 1] == 0xC3u) {
+        return 0xA9u; /* É (C3 89) -> é (C3 A9) */
+    }
+    return c;
+}
+
+/* Echoes a word (folded like a verb if asked): its first 32 bytes, back to
+ * a UTF-8 character boundary, followed by "..." when longer. */
+static void out_echo(out_t *o, const uint8_t *w, size_t n, bool fold)
 {
     size_t end = n;
     if (n > ECHO_MAX) {
@@ -79,7 +91,7 @@ static void out_echo(out_t *o, const uint8_t *w, size_t n)
         }
     }
     for (size_t i = 0; i < end; i++) {
-        out_byte(o, (char)w[i]);
+        out_byte(o, (char)(fold ? fold_byte(w, i) : w[i]));
     }
     if (end < n) {
         out_str(o, "...");
@@ -341,34 +353,17 @@ proto_action_t proto_handle(const uint8_t *line, size_t len, const led_state_t *
         vn = stripped;
     }
     uint8_t folded[FOLD_MAX];
-    size_t fn = vn < FOLD_MAX ? vn : FOLD_MAX;
-    for (size_t k = 0; k < fn; k++) {
-        uint8_t c = vw[k];
-        if (c >= 'A' && c <= 'Z') {
-            c = (uint8_t)(c + ('a' - 'A'));
-        } else if (c == 0x89u && k > 0 && vw[k - 1] == 0xC3u) {
-            c = 0xA9u; /* É (C3 89) -> é (C3 A9) */
+    verb_t verb = VERB_NONE;
+    if (vn <= FOLD_MAX) {
+        for (size_t k = 0; k < vn; k++) {
+            folded[k] = fold_byte(vw, k);
         }
-        folded[k] = c;
+        verb = lookup(folded, vn);
     }
-    verb_t verb = vn <= FOLD_MAX ? lookup(folded, vn) : VERB_NONE;
 
     if (verb == VERB_NONE) {
         out_str(&o, "ERR unknown-command \"");
-        /* The echo shows at most 32 bytes; boundaries are those of vw. */
-        size_t end = vn;
-        if (vn > ECHO_MAX) {
-            end = ECHO_MAX;
-            while (end > 0 && (vw[end] & 0xC0u) == 0x80u) {
-                end--;
-            }
-        }
-        for (size_t k = 0; k < end; k++) {
-            out_byte(&o, (char)folded[k]);
-        }
-        if (end < vn) {
-            out_str(&o, "...");
-        }
+        out_echo(&o, vw, vn, true);
         out_str(&o, "\" (try: help)");
         return PROTO_REPLY_ONLY;
     }
@@ -387,12 +382,12 @@ proto_action_t proto_handle(const uint8_t *line, size_t len, const led_state_t *
         switch (parse_hz(arg, argn, &hz)) {
         case HZ_NOT_A_NUMBER:
             out_str(&o, "ERR bad-argument \"");
-            out_echo(&o, arg, argn);
+            out_echo(&o, arg, argn, false);
             out_str(&o, "\" is not a frequency: write digits, e.g. 2.5 or 2,5");
             return PROTO_REPLY_ONLY;
         case HZ_OUT_OF_RANGE:
             out_str(&o, "ERR bad-argument ");
-            out_echo(&o, arg, argn);
+            out_echo(&o, arg, argn, false);
             out_str(&o, " Hz is out of range: use 0.05 to 500 Hz");
             return PROTO_REPLY_ONLY;
         case HZ_OK:

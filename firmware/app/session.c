@@ -3,6 +3,7 @@
  */
 #include "session.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static bool send_line(const session_io_t *io, const char *text)
@@ -36,44 +37,20 @@ static bool answer(const session_io_t *io, session_buf_t *sb, session_end_t *end
 
 size_t session_format_duration(uint32_t ms, char *out, size_t cap)
 {
-    char tmp[24];
-    size_t n = 0;
-    char digits[12];
-    int nd = 0;
-    uint32_t whole = ms < 1000u ? ms : ms / 1000u;
-    do {
-        digits[nd++] = (char)('0' + whole % 10u);
-        whole /= 10u;
-    } while (whole != 0u);
-    while (nd > 0) {
-        tmp[n++] = digits[--nd];
-    }
+    unsigned long whole = ms / 1000u;
+    unsigned long frac = ms % 1000u;
+    int digits = 3;
     if (ms < 1000u) {
-        memcpy(tmp + n, " ms", 3);
-        n += 3;
-    } else {
-        uint32_t frac = ms % 1000u;
-        if (frac != 0u) {
-            tmp[n++] = '.';
-            tmp[n++] = (char)('0' + frac / 100u);
-            frac %= 100u;
-            if (frac != 0u) {
-                tmp[n++] = (char)('0' + frac / 10u);
-                frac %= 10u;
-                if (frac != 0u) {
-                    tmp[n++] = (char)('0' + frac);
-                }
-            }
-        }
-        memcpy(tmp + n, " s", 2);
-        n += 2;
+        return (size_t)snprintf(out, cap, "%lu ms", (unsigned long)ms);
     }
-    if (cap > 0) {
-        size_t c = n < cap - 1 ? n : cap - 1;
-        memcpy(out, tmp, c);
-        out[c] = '\0';
+    if (frac == 0u) {
+        return (size_t)snprintf(out, cap, "%lu s", whole);
     }
-    return n;
+    while (frac % 10u == 0u) {
+        frac /= 10u;
+        digits--;
+    }
+    return (size_t)snprintf(out, cap, "%lu.%0*lu s", whole, digits, frac);
 }
 
 const char *session_end_name(session_end_t end)
@@ -93,30 +70,13 @@ const char *session_end_name(session_end_t end)
     }
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static void too_long(const session_io_t *io)
 {
-    char msg[96];
-    size_t n = 0;
-    static const char head[] = "ERR line-too-long line exceeds ";
-    memcpy(msg, head, sizeof head - 1);
-    n = sizeof head - 1;
-    /* APP_LINE_MAX in decimal */
-    char digits[12];
-    int nd = 0;
-    uint32_t v = APP_LINE_MAX;
-    do {
-        digits[nd++] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v != 0u);
-    while (nd > 0) {
-        msg[n++] = digits[--nd];
-    }
-    const char *tail = io->serial ? " bytes; ignoring it" : " bytes; closing";
-    size_t tl = strlen(tail);
-    memcpy(msg + n, tail, tl);
-    n += tl;
-    msg[n] = '\0';
-    (void)send_line(io, msg);
+    (void)send_line(io, io->serial ? "ERR line-too-long line exceeds " STR(APP_LINE_MAX) " bytes; ignoring it"
+                                   : "ERR line-too-long line exceeds " STR(APP_LINE_MAX) " bytes; closing");
 }
 
 session_end_t session_run(const session_io_t *io, session_buf_t *sb)

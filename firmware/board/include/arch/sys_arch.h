@@ -1,0 +1,16 @@
+/*
+ * arch/sys_arch.h — the OS types of lwIP's FreeRTOS port (CubeMX's
+ * LWIP/system/arch/sys_arch.h), reduced to what compiling app/ needs.
+ */
+#ifndef BOARD_ARCH_SYS_ARCH_H
+#define BOARD_ARCH_SYS_ARCH_H
+
+#define SYS_MBOX_NULL ((void *)0)
+#define SYS_SEM_NULL ((void *)0)
+
+typedef void *sys_sem_t;
+typedef void *sys_mutex_t;
+typedef void *sys_mbox_t;
+typedef void *sys_thread_t;
+
+#endif /* BOARD_ARCH_SYS_ARCH_H */
