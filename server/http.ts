@@ -67,7 +67,7 @@ const ALLOW: Record<string, string> = {
 
 const SECURITY_HEADERS = {
   "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
+  "referrer-policy": "same-origin",
   "x-frame-options": "DENY",
 };
 
