@@ -21,7 +21,7 @@ t1=$(date +%s)
 echo "pi: initramfs ready in $((t1 - t0))s; booting QEMU raspi3b (timeout ${timeout_s}s)"
 
 log="$cache/console.log"
-timeout -k 10 "$timeout_s" qemu-system-aarch64 -M raspi3b \
+timeout --foreground -k 10 "$timeout_s" qemu-system-aarch64 -M raspi3b \
   -kernel "$cache/kernel/vmlinuz" -dtb "$cache/kernel/bcm2837-rpi-3-b.dtb" \
   -initrd "$cache/initrd.cpio" \
   -append "console=ttyS1,115200 rdinit=/init loglevel=4 panic=-1" \

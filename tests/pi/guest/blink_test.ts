@@ -18,9 +18,9 @@ Deno.test("blinking at 5 Hz toggles the line about 10 times a second", async () 
     assertEquals([...viaFd.seen].sort(), [false, true], "line.get() saw both levels");
     assertEquals([...viaDebugfs.seen].sort(), [false, true], "debugfs saw both levels");
     // 10 edges/s expected; emulation jitter and sampling allow some slack.
-    assert(viaFd.edges >= 7 && viaFd.edges <= 12, `edges via GET_VALUES in 1 s: ${viaFd.edges}`);
+    assert(viaFd.edges >= 5 && viaFd.edges <= 12, `edges via GET_VALUES in 1 s: ${viaFd.edges}`);
     assert(
-      viaDebugfs.edges >= 5 && viaDebugfs.edges <= 12,
+      viaDebugfs.edges >= 4 && viaDebugfs.edges <= 12,
       `edges via debugfs in 1 s: ${viaDebugfs.edges}`,
     );
     await blinker.apply({ mode: "on" });
