@@ -4,6 +4,7 @@ import { LedService } from "./led_service.ts";
 import { execute } from "./commands.ts";
 import { openLed } from "../hal/select.ts";
 import { parseCommand } from "../protocol/command.ts";
+import { HalError } from "../hal/types.ts";
 
 /** A mock LED service and the HTTP server on a free loopback port. */
 async function setup(token?: string) {
@@ -384,4 +385,27 @@ Deno.test("with a token, the API needs the Bearer header or the session cookie",
   await state.body?.cancel();
   const signedIn = await (await fetch(`${s.base}/`, { headers: { cookie } })).text();
   assert.match(signedIn, /<form id="login-form"[^>]* hidden/);
+});
+
+Deno.test("a hardware fault is 503 with the ERR led-fault line; the state stays", async () => {
+  const driver = {
+    description: "flaky",
+    apply: (state: { mode: string }) =>
+      state.mode === "off"
+        ? Promise.resolve()
+        : Promise.reject(new HalError("io", "flaky: the pin went away")),
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  };
+  const service = new LedService(driver, { log: () => {} });
+  const http = startHttpServer(service, { port: 0, log: () => {} });
+  try {
+    const r = await postJson(`http://127.0.0.1:${http.port}/api/led`, { command: "on" });
+    assert.equal(r.status, 503);
+    const body = await r.json();
+    assert.equal(body.reply, "ERR led-fault flaky: the pin went away");
+    assert.deepEqual(body.state, { mode: "off" });
+  } finally {
+    await http.close();
+    await service.close();
+  }
 });

@@ -211,3 +211,31 @@ browserTest("the page follows navigator.language and fits a phone screen", async
   await waitForText(page, "#state", "Clignote à 2,5 Hz");
   assert.equal(await text(page, "#message"), "Fait : OK blink 2.5 Hz");
 });
+
+browserTest("with --token the page asks for it once, then works live", async () => {
+  const token = "browser-test-token";
+  await using server = await startWebServer(["--token", token]);
+  await using b = await launchBrowser();
+  const page = await b.browser.newPage();
+  await page.goto(server.url);
+  assert.equal(await page.locator("#led-form").isVisible(), false);
+  await page.fill("#token", "not-the-token");
+  await Promise.all([page.waitForURL(server.url), page.click("#login-form button")]);
+  await page.locator("#login-message", { hasText: "Wrong token." }).waitFor();
+  assert.equal(await page.locator("#led-form").isVisible(), false);
+
+  await page.fill("#token", token);
+  await Promise.all([page.waitForURL(server.url), page.click("#login-form button")]);
+  await page.locator("#live.up").waitFor(); // the event stream got through with the cookie
+  assert.equal(await page.locator("#login-form").isVisible(), false);
+  await page.fill("#hz", "5");
+  await page.click("#blink");
+  await waitForText(page, "#message", "OK blink 5 Hz");
+  const sent = await runLedctl(["send", "--port", String(server.port), "--token", token, "on"]);
+  assert.equal(sent.stdout.trim(), "OK on");
+  await waitForText(page, "#state", "On");
+  // Without the cookie or header the API stays shut.
+  const shut = await fetch(`${server.url}api/state`);
+  assert.equal(shut.status, 401);
+  await shut.body?.cancel();
+});

@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { EventHub, sseMessage } from "./sse.ts";
+import { LedService } from "./led_service.ts";
+import { openLed } from "../hal/select.ts";
+
+/** Reads `response` until `done(text)` holds, then cancels it. */
+async function readUntil(response: Response, done: (t: string) => boolean): Promise<string> {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!done(text)) {
+    const { value, done: end } = await reader.read();
+    if (end) break;
+    text += value;
+  }
+  await reader.cancel();
+  return text;
+}
+
+Deno.test("an SSE message is one event line and one JSON data line", () => {
+  assert.equal(
+    sseMessage("state", { text: "a\nb" }),
+    'event: state\ndata: {"text":"a\\nb"}\n\n',
+  );
+});
+
+Deno.test("idle streams get a heartbeat; a cancelled stream is forgotten", async () => {
+  const service = new LedService(await openLed("mock"), { log: () => {} });
+  const hub = new EventHub(service, { heartbeatMs: 5 });
+  const first = hub.open();
+  const second = hub.open();
+  assert.equal(hub.viewers, 2);
+  const text = await readUntil(first, (t) => t.includes(": ping\n\n"));
+  assert.match(text, /^retry: 2000\n\nevent: state\n/);
+  assert.equal(hub.viewers, 1);
+  const other = await readUntil(second, (t) => t.includes('"count":1}') && t.includes(": ping"));
+  assert.match(other, /event: viewers\ndata: \{"count":1\}/);
+  assert.equal(hub.viewers, 0);
+  hub.close();
+  assert.equal(hub.open().status, 503);
+  await service.close();
+});
