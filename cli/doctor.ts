@@ -10,6 +10,8 @@ import { parseArgs } from "node:util";
 import { diagnose, type Finding, gatherFacts } from "../hal/gpio/diagnose.ts";
 import { isRaspberryPi } from "../hal/gpio/mod.ts";
 
+export type { Finding };
+
 /** Help text of `ledctl doctor`. */
 export const DOCTOR_HELP = `Usage: ledctl doctor [--led URI]
 

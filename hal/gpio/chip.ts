@@ -63,14 +63,32 @@ export function chipPaths(): string[] {
     .map((n) => `/dev/${n}`);
 }
 
-/** `GPIO_GET_CHIPINFO_IOCTL` on an open chip fd; throws {@linkcode SysError}. */
+/**
+ * `GPIO_GET_CHIPINFO_IOCTL` on an open chip fd; throws {@linkcode SysError}.
+ *
+ * @example
+ * ```ts
+ * import { readChipInfo } from "./chip.ts";
+ * import { O_RDWR, openFd } from "./libc.ts";
+ * readChipInfo(openFd("/dev/gpiochip0", O_RDWR)).label; // "pinctrl-bcm2835"
+ * ```
+ */
 export function readChipInfo(fd: number): ChipInfo {
   const buf = new Uint8Array(CHIP_INFO_SIZE);
   ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, buf, "GPIO_GET_CHIPINFO_IOCTL");
   return decodeChipInfo(buf);
 }
 
-/** `GPIO_V2_GET_LINEINFO_IOCTL` for line `offset`; throws {@linkcode SysError}. */
+/**
+ * `GPIO_V2_GET_LINEINFO_IOCTL` for line `offset`; throws {@linkcode SysError}.
+ *
+ * @example
+ * ```ts
+ * import { readLineInfo } from "./chip.ts";
+ * import { O_RDWR, openFd } from "./libc.ts";
+ * readLineInfo(openFd("/dev/gpiochip0", O_RDWR), 17).consumer; // "" when free
+ * ```
+ */
 export function readLineInfo(fd: number, offset: number): LineInfo {
   const buf = encodeLineInfoQuery(offset);
   ioctl(fd, GPIO_V2_GET_LINEINFO_IOCTL, buf, "GPIO_V2_GET_LINEINFO_IOCTL");
@@ -107,7 +125,16 @@ export function listChips(): { chips: ChipEntry[]; problems: ChipProblem[] } {
   return { chips, problems };
 }
 
-/** `gpiochip0 [pinctrl-bcm2835] (54 lines)`, for messages. */
+/**
+ * `gpiochip0 [pinctrl-bcm2835] (54 lines)`, for messages.
+ *
+ * @example
+ * ```ts
+ * import { chipLabel } from "./chip.ts";
+ * chipLabel({ path: "/dev/gpiochip0", name: "gpiochip0", label: "pinctrl-bcm2835", lines: 54 });
+ * // "/dev/gpiochip0 [pinctrl-bcm2835] (54 lines)"
+ * ```
+ */
 export function chipLabel(c: ChipEntry): string {
   return `${c.path} [${c.label}] (${c.lines} lines)`;
 }

@@ -144,7 +144,15 @@ export function gatherFacts(led: string): Facts {
   return facts;
 }
 
-/** The `console=` devices on a kernel command line. */
+/**
+ * The `console=` devices on a kernel command line.
+ *
+ * @example
+ * ```ts
+ * import { consoles } from "./diagnose.ts";
+ * consoles("console=serial0,115200 console=tty1 root=/dev/mmcblk0p2"); // ["serial0", "tty1"]
+ * ```
+ */
 export function consoles(cmdline: string): string[] {
   return [...cmdline.matchAll(/(?:^|\s)console=([^,\s]+)/g)].map((m) => m[1]);
 }

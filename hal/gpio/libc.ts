@@ -138,7 +138,15 @@ export function errno(): number {
   return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
 }
 
-/** A NUL-terminated C string for a `buffer` parameter. */
+/**
+ * A NUL-terminated C string for a `buffer` parameter.
+ *
+ * @example
+ * ```ts
+ * import { cString } from "./libc.ts";
+ * cString("/dev/gpiochip0").at(-1); // 0
+ * ```
+ */
 export function cString(s: string): Uint8Array<ArrayBuffer> {
   const bytes = new TextEncoder().encode(s);
   const out = new Uint8Array(bytes.length + 1);
@@ -162,7 +170,15 @@ export function openFd(path: string, flags: number): number {
   return fd;
 }
 
-/** `close(fd)`; throws {@linkcode SysError} on failure (the fd is gone either way). */
+/**
+ * `close(fd)`; throws {@linkcode SysError} on failure (the fd is gone either way).
+ *
+ * @example
+ * ```ts
+ * import { closeFd, O_RDONLY, openFd } from "./libc.ts";
+ * closeFd(openFd("/dev/null", O_RDONLY));
+ * ```
+ */
 export function closeFd(fd: number): void {
   if (libc().close(fd) < 0) throw new SysError("close", `fd ${fd}`, errno());
 }
@@ -263,6 +279,12 @@ export function listDir(path: string): string[] {
 /**
  * True when the process may open `path` with `mode` (`R_OK | W_OK`);
  * otherwise the errno (EACCES, ENOENT, …).
+ *
+ * @example
+ * ```ts
+ * import { accessible, R_OK, W_OK } from "./libc.ts";
+ * accessible("/dev/gpiochip0", R_OK | W_OK); // true, or 13 (EACCES)
+ * ```
  */
 export function accessible(path: string, mode: number): true | number {
   return libc().access(cString(path), mode) === 0 ? true : errno();

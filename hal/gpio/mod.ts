@@ -18,6 +18,7 @@ import { GpioOutputLine, requestOutput } from "./line.ts";
 import { parsePin, pinLabel } from "./pins.ts";
 
 export { GpioOutputLine };
+export type { OutputLine };
 
 /**
  * Opens the GPIO line named by `pin` (`BOARD8`, `GPIO14`, `BCM14`) as an

@@ -133,7 +133,15 @@ export function parsePin(spelled: string): Pin {
   return { bcm: n, board, name: `GPIO${n}`, spelled };
 }
 
-/** How a pin reads in descriptions: `GPIO14 (BOARD8)`. */
+/**
+ * How a pin reads in descriptions: `GPIO14 (BOARD8)`.
+ *
+ * @example
+ * ```ts
+ * import { parsePin, pinLabel } from "./pins.ts";
+ * pinLabel(parsePin("BOARD8")); // "GPIO14 (BOARD8)"
+ * ```
+ */
 export function pinLabel(pin: Pin): string {
   return `${pin.name} (BOARD${pin.board})`;
 }

@@ -121,14 +121,32 @@ export const GPIO_V2_LINE_SET_VALUES_IOCTL = ioc(
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-/** Reads a NUL-padded fixed-size C string field. */
+/**
+ * Reads a NUL-padded fixed-size C string field.
+ *
+ * @example
+ * ```ts
+ * import { readName } from "./uapi.ts";
+ * readName(new TextEncoder().encode("GPIO17\0\0"), 0, 8); // "GPIO17"
+ * ```
+ */
 export function readName(buf: Uint8Array, offset: number, size = NAME_SIZE): string {
   const field = buf.subarray(offset, offset + size);
   const end = field.indexOf(0);
   return decoder.decode(end < 0 ? field : field.subarray(0, end));
 }
 
-/** Writes `s` into a fixed-size C string field, truncated to leave a NUL. */
+/**
+ * Writes `s` into a fixed-size C string field, truncated to leave a NUL.
+ *
+ * @example
+ * ```ts
+ * import { readName, writeName } from "./uapi.ts";
+ * const buf = new Uint8Array(32);
+ * writeName(buf, 0, "ledctl");
+ * readName(buf, 0); // "ledctl"
+ * ```
+ */
 export function writeName(buf: Uint8Array, offset: number, s: string, size = NAME_SIZE): void {
   const bytes = encoder.encode(s).subarray(0, size - 1);
   buf.fill(0, offset, offset + size);
@@ -270,7 +288,15 @@ export function encodeInputRequest(offset: number, consumer: string): Uint8Array
   return buf;
 }
 
-/** The line fd the kernel wrote into a request after `GPIO_V2_GET_LINE_IOCTL`. */
+/**
+ * The line fd the kernel wrote into a request after `GPIO_V2_GET_LINE_IOCTL`.
+ *
+ * @example
+ * ```ts
+ * import { encodeOutputRequest, requestFd } from "./uapi.ts";
+ * requestFd(encodeOutputRequest({ offset: 17, consumer: "ledctl", activeLow: false, initial: false })); // -1 until the kernel fills it
+ * ```
+ */
 export function requestFd(buf: Uint8Array): number {
   return new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getInt32(
     LineRequestOffset.fd,
@@ -295,7 +321,15 @@ export function encodeLineValues(high: boolean): Uint8Array<ArrayBuffer> {
   return buf;
 }
 
-/** Line 0's bit in a `struct gpio_v2_line_values` after GET_VALUES. */
+/**
+ * Line 0's bit in a `struct gpio_v2_line_values` after GET_VALUES.
+ *
+ * @example
+ * ```ts
+ * import { decodeLineValue, encodeLineValues } from "./uapi.ts";
+ * decodeLineValue(encodeLineValues(true)); // true
+ * ```
+ */
 export function decodeLineValue(buf: Uint8Array): boolean {
   return (new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getBigUint64(0, true) & 1n) ===
     1n;
