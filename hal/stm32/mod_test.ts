@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { HalError } from "../types.ts";
+import { openBoardLink } from "./mod.ts";
+import { parseTcpTarget } from "./tcp.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** A board on a real loopback socket: answers like the firmware, or garbage, or nothing. */
+function tcpBoard(mode: "ok" | "silent" | "garbage") {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const received: string[] = [];
+  const conns = new Set<Deno.Conn>();
+  let state = "off";
+  const serve = async (conn: Deno.Conn) => {
+    conns.add(conn);
+    const buf = new Uint8Array(1024);
+    let pending = "";
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        pending += dec.decode(buf.subarray(0, n));
+        let i;
+        while ((i = pending.indexOf("\n")) !== -1) {
+          const line = pending.slice(0, i);
+          pending = pending.slice(i + 1);
+          received.push(line);
+          if (mode === "silent") continue;
+          if (mode === "garbage") {
+            await conn.write(enc.encode("\x00\x13garbage!\n"));
+            continue;
+          }
+          const [verb, arg] = line.split(" ");
+          if (verb === "blink") state = `blink ${arg} Hz`;
+          else if (verb === "on" || verb === "off") state = verb;
+          const reply = verb.startsWith("sync-")
+            ? `ERR unknown-command "${verb}" (try: help)`
+            : `OK ${state}`;
+          await conn.write(enc.encode(reply + "\n"));
+        }
+      }
+    } catch { /* closed by the test */ }
+    conns.delete(conn);
+    try {
+      conn.close();
+    } catch { /* closed */ }
+  };
+  const accepting = (async () => {
+    for await (const conn of listener) serve(conn);
+  })().catch(() => {});
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    received,
+    get state() {
+      return state;
+    },
+    dropClients() {
+      for (const c of conns) c.close();
+      conns.clear();
+    },
+    async close() {
+      listener.close();
+      this.dropClients();
+      await accepting;
+    },
+  };
+}
+
+/** A log sink whose lines can be waited for (bounded). */
+function logSink() {
+  const lines: string[] = [];
+  const waiters: { re: RegExp; resolve: () => void }[] = [];
+  return {
+    lines,
+    log: (l: string) => {
+      lines.push(l);
+      for (const w of waiters.splice(0)) {
+        if (w.re.test(l)) w.resolve();
+        else waiters.push(w);
+      }
+    },
+    waitFor(re: RegExp, ms = 5000): Promise<void> {
+      if (lines.some((l) => re.test(l))) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no log line ${re}; saw ${lines}`)), ms);
+        waiters.push({ re, resolve: () => (clearTimeout(t), resolve()) });
+      });
+    },
+  };
+}
+
+Deno.test("parseTcpTarget: host:port, [v6]:port, default port 7000, errors", () => {
+  assert.deepEqual(parseTcpTarget("192.168.1.50:7000"), { host: "192.168.1.50", port: 7000 });
+  assert.deepEqual(parseTcpTarget("board.local"), { host: "board.local", port: 7000 });
+  assert.deepEqual(parseTcpTarget("[fe80::1]:7001"), { host: "fe80::1", port: 7001 });
+  assert.throws(() => parseTcpTarget("a:b:c"), /expected host:port/);
+  assert.throws(() => parseTcpTarget("host:99999"), /port must be 1 to 65535/);
+});
+
+Deno.test("tcp link over loopback: apply, lose the connection, reconnect and reapply", async () => {
+  const board = tcpBoard("ok");
+  const sink = logSink();
+  const led = await openBoardLink("tcp", `127.0.0.1:${board.port}`, new URLSearchParams(), {
+    log: sink.log,
+  });
+  try {
+    assert.equal(led.description, `tcp:127.0.0.1:${board.port}`);
+    await led.apply({ mode: "blink", hz: 3 });
+    assert.equal(board.state, "blink 3 Hz");
+    board.dropClients();
+    await sink.waitFor(/disconnected: the board closed the link/);
+    assert.match(led.note ?? "", /board link down/);
+    await led.apply({ mode: "on" }); // remembered while down
+    await sink.waitFor(/connected; LED on/);
+    assert.equal(board.state, "on");
+    assert.equal(led.note, undefined);
+    assert(sink.lines.some((l) => /retrying in 0\.[4-6] s/.test(l)), sink.lines.join("\n"));
+  } finally {
+    await led[Symbol.asyncDispose]();
+    await board.close();
+  }
+});
+
+Deno.test("tcp board that says nothing or garbage: HalError within the reply timeout", async () => {
+  for (const [mode, kind] of [["silent", "timeout"], ["garbage", "io"]] as const) {
+    const board = tcpBoard(mode);
+    const t0 = performance.now();
+    try {
+      await assert.rejects(
+        openBoardLink("tcp", `127.0.0.1:${board.port}`, new URLSearchParams(), { log: () => {} }),
+        (e) => e instanceof HalError && e.kind === kind,
+      );
+      assert(performance.now() - t0 < 4000, "bounded by the 2 s reply timeout");
+      assert.match(board.received[0], /^sync-[0-9a-f]{6}$/);
+    } finally {
+      await board.close();
+    }
+  }
+});
+
+Deno.test("tcp: nothing listening is 'unavailable' and says what to check", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  await assert.rejects(
+    openBoardLink("tcp", `127.0.0.1:${port}`, new URLSearchParams()),
+    (e) =>
+      e instanceof HalError && e.kind === "unavailable" && /connection refused/.test(e.message),
+  );
+});
+
+Deno.test("openBoardLink: a malformed target or option is a TypeError", async () => {
+  await assert.rejects(openBoardLink("tcp", "a:b:c", new URLSearchParams()), TypeError);
+  await assert.rejects(
+    openBoardLink("serial", "/dev/ttyACM0", new URLSearchParams("baud=7")),
+    TypeError,
+  );
+});
