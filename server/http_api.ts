@@ -27,6 +27,7 @@ const WEB_VERBS = new Set(["blink", "on", "off", "status"]);
 export interface LedResult {
   /** 200 for `OK`, 400 bad request, 401 auth, 503 LED fault. */
   readonly status: number;
+  /** The JSON body. */
   readonly body: {
     /** True for an `OK` reply. */
     readonly ok: boolean;

@@ -14,8 +14,11 @@ export type Lang = "en" | "fr";
 
 /** What the page shows. */
 export interface PageModel {
+  /** Language of the text. */
   readonly lang: Lang;
+  /** The LED state to show. */
   readonly state: LedState;
+  /** TCP clients connected. */
   readonly clients: number;
   /** The LED's description. */
   readonly led: string;
@@ -70,7 +73,15 @@ export function escapeHtml(text: string): string {
 type Strings = Record<Lang, Record<string, string>>;
 let stringsCache: Strings | undefined;
 
-/** The page's strings (`web/strings.json`). */
+/**
+ * The page's strings (`web/strings.json`), by language.
+ *
+ * @example
+ * ```ts
+ * import { pageStrings } from "./page.ts";
+ * pageStrings().fr.off; // "Éteindre"
+ * ```
+ */
 export function pageStrings(): Strings {
   return stringsCache ??= JSON.parse(webText("strings.json"));
 }

@@ -33,7 +33,15 @@ export function sseMessage(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-/** The JSON an LED state is sent as, on the stream and by the API. */
+/**
+ * The JSON an LED state is sent as, on the stream and by the API.
+ *
+ * @example
+ * ```ts
+ * import { stateJson } from "./sse.ts";
+ * stateJson({ mode: "blink", hz: 2.5 }); // { state: { mode: "blink", hz: 2.5 }, text: "blink 2.5 Hz" }
+ * ```
+ */
 export function stateJson(state: LedState, by?: string): Record<string, unknown> {
   return { state, text: formatState(state), ...(by === undefined ? {} : { by }) };
 }
