@@ -29,3 +29,19 @@ Deno.test("everything put in the page is escaped", () => {
   assert.match(html, /2 connected clients/);
   assert.match(html, /class="message error"/);
 });
+
+Deno.test("the LED blinks at the state's rate; too fast to see, it glows steadily", () => {
+  const page = (hz: number) =>
+    renderPage({
+      lang: "en",
+      state: { mode: "blink", hz },
+      clients: 0,
+      led: "mock",
+      signIn: false,
+      nonce: "n",
+    });
+  assert.match(page(2.5), /class="led blink"/);
+  assert.match(page(2.5), /--period: 0\.4s;/);
+  assert.match(page(0.05), /--period: 20s;/);
+  assert.match(page(100), /class="led blink fast"/);
+});
