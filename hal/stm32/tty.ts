@@ -175,7 +175,9 @@ export class Tty implements Port {
       if (revents & POLLNVAL) throw new HalError("io", `${this.path}: the device was closed`);
       const n = Number(libc().read(this.#fd, buf, BigInt(buf.length)));
       if (n > 0) return n;
-      if (n === 0) return null;
+      if (n === 0) {
+        throw new HalError("io", `${this.path} hung up (device unplugged or other end closed)`);
+      }
       const e = errno();
       if (e === Errno.EAGAIN || e === Errno.EINTR) {
         if (revents & (POLLHUP | POLLERR)) {

@@ -1,0 +1,190 @@
+/**
+ * Helpers for the STM32 integration tests: build the firmware's host build,
+ * run it (and socat, and ledctl in a network namespace) as real processes,
+ * and wait on their output lines — never on sleeps; every wait is bounded.
+ *
+ * @module
+ */
+import { readTrace } from "../hal/mock.ts";
+
+/** The repository root, with a trailing slash. */
+export const root = new URL("..", import.meta.url).pathname;
+/** The firmware host build. */
+export const firmwareBin = `${root}firmware/build/ledfw-host`;
+const deno = Deno.env.get("LEDCTL_DENO") ?? Deno.execPath();
+
+/** True when running as root (netns and TAP need it). */
+export function isRoot(): boolean {
+  return Deno.uid() === 0;
+}
+
+let built: Promise<void> | undefined;
+
+/**
+ * Builds `firmware/build/ledfw-host` (`make -C firmware host`, under a file
+ * lock so parallel test files do not build at once). Throws with make's
+ * output on failure.
+ */
+export function buildFirmware(): Promise<void> {
+  built ??= (async () => {
+    const out = await new Deno.Command("flock", {
+      args: ["/tmp/ledctl-firmware-build.lock", "make", "-s", "-C", `${root}firmware`, "host"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      const dec = new TextDecoder();
+      throw new Error(
+        `make -C firmware host failed:\n${dec.decode(out.stdout)}${dec.decode(out.stderr)}`,
+      );
+    }
+  })();
+  return built;
+}
+
+/** The argv that runs ledctl from source (or LEDCTL_BIN). */
+export function ledctlArgv(args: string[]): string[] {
+  const bin = Deno.env.get("LEDCTL_BIN");
+  return bin
+    ? [bin, ...args]
+    : [deno, "run", "--allow-all", "--no-check", `${root}main.ts`, ...args];
+}
+
+/** A process's output, line by line, with bounded waits for lines. */
+export class Lines {
+  /** Every line so far. */
+  readonly all: string[] = [];
+  #waiters: { re: RegExp; since: number; resolve: (m: RegExpMatchArray) => void }[] = [];
+  /** Settles when the stream ends. */
+  readonly done: Promise<void>;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.done = (async () => {
+      let buf = "";
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        buf += chunk;
+        let i;
+        while ((i = buf.indexOf("\n")) !== -1) {
+          this.#push(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
+      }
+      if (buf) this.#push(buf);
+    })();
+  }
+
+  #push(line: string): void {
+    this.all.push(line);
+    const index = this.all.length - 1;
+    this.#waiters = this.#waiters.filter((w) => {
+      if (index < w.since) return true;
+      const m = line.match(w.re);
+      if (m) w.resolve(m);
+      return !m;
+    });
+  }
+
+  /** The first line at index ≥ `since` (seen or to come) matching `re`; rejects after `ms`. */
+  waitFor(re: RegExp, ms = 10_000, since = 0): Promise<RegExpMatchArray> {
+    for (let i = since; i < this.all.length; i++) {
+      const m = this.all[i].match(re);
+      if (m) return Promise.resolve(m);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`no line matched ${re} within ${ms} ms; saw:\n${this.all.join("\n")}`),
+          ),
+        ms,
+      );
+      this.#waiters.push({ re, since, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+    });
+  }
+}
+
+/** A spawned process with its stdout and stderr as {@linkcode Lines}. */
+export class Proc implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  readonly stdout: Lines;
+  readonly stderr: Lines;
+  readonly name: string;
+
+  private constructor(name: string, child: Deno.ChildProcess) {
+    this.name = name;
+    this.child = child;
+    this.stdout = new Lines(child.stdout);
+    this.stderr = new Lines(child.stderr);
+  }
+
+  /** Spawns `argv` (stdin closed, output piped). */
+  static spawn(argv: string[], env: Record<string, string> = {}): Proc {
+    const child = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      cwd: root,
+      env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    return new Proc(argv.map((a) => a.replace(/^.*\//, "")).slice(0, 2).join(" "), child);
+  }
+
+  /** Waits for a stdout line, failing early (with stderr) if the process exits first. */
+  async waitFor(re: RegExp, ms = 10_000, since = 0): Promise<RegExpMatchArray> {
+    let exited = false;
+    const died = this.child.status.then(async (s) => {
+      await this.stdout.done;
+      exited = true;
+      return s;
+    });
+    const found = this.stdout.waitFor(re, ms, since);
+    const r = await Promise.race([found, died]);
+    if (!exited || !("code" in r)) return r as RegExpMatchArray;
+    // exited: the line may still have been printed before the end
+    const late = this.stdout.all.slice(since).map((l) => l.match(re)).find((m) => m);
+    found.catch(() => {});
+    if (late) return late;
+    throw new Error(
+      `${this.name} exited (${r.code}) before printing ${re}:\n` +
+        `${this.stdout.all.join("\n")}\n${this.stderr.all.join("\n")}`,
+    );
+  }
+
+  /** Sends `signal` and waits for the exit. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    try {
+      this.child.kill(signal);
+    } catch { /* exited */ }
+    const s = await this.child.status;
+    await Promise.all([this.stdout.done, this.stderr.done]);
+    return s;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop("SIGKILL");
+  }
+}
+
+/**
+ * Waits (on file events, bounded) until the firmware's `--trace` file holds
+ * at least `n` edges, and returns them.
+ */
+export async function waitForTraceEdges(path: string, n: number, ms = 10_000) {
+  const watcher = Deno.watchFs(path);
+  const timer = setTimeout(() => watcher.close(), ms);
+  try {
+    let edges = await readTrace(path);
+    if (edges.length >= n) return edges;
+    for await (const _ of watcher) {
+      edges = await readTrace(path);
+      if (edges.length >= n) return edges;
+    }
+    throw new Error(`firmware trace has ${edges.length} edges, wanted ${n}, after ${ms} ms`);
+  } finally {
+    clearTimeout(timer);
+    try {
+      watcher.close();
+    } catch { /* closed */ }
+  }
+}
