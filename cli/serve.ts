@@ -29,6 +29,8 @@ Options:
   --frame-timeout T    a command sent without newline counts after T of silence (default 100ms)
   --max-clients N      most clients at once; more get "ERR busy" (default 1000)
   --http PORT|off      the web page and HTTP API on this port, same --host (default 8080)
+  --http-host NAME     also accept this DNS name in the page's address (repeatable); IPs,
+                       localhost, one-word and .local/.lan names are always accepted
   --token T            require "auth T" from TCP clients and "Authorization: Bearer T"
                        from HTTP clients (default: none; also read from LEDCTL_TOKEN)
   --verbose            log every connection and request, not only LED changes
@@ -62,6 +64,7 @@ export async function serve(args: string[]): Promise<number> {
     "max-clients": { type: "string" },
     verbose: { type: "boolean" },
     http: { type: "string" },
+    "http-host": { type: "string", multiple: true },
     token: { type: "string" },
   });
   if (values.help) {
@@ -150,7 +153,13 @@ export async function serve(args: string[]): Promise<number> {
   let http: HttpServer | undefined;
   if (httpPort !== undefined) {
     try {
-      http = startHttpServer(service, { hostname, port: httpPort, token, log });
+      http = startHttpServer(service, {
+        hostname,
+        port: httpPort,
+        token,
+        log,
+        allowedHosts: values["http-host"] ?? [],
+      });
     } catch (e) {
       await server.close();
       await service.close();

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { RawClient, ServerProcess } from "./harness.ts";
 
-async function startWeb(): Promise<ServerProcess & { url: string }> {
-  const server = await ServerProcess.start(["--http", "0"]);
+async function startWeb(extra: string[] = []): Promise<ServerProcess & { url: string }> {
+  const server = await ServerProcess.start(["--http", "0", ...extra]);
   const m = await server.stdout.waitFor(/web page on (http:\/\/127\.0\.0\.1:\d+\/)/);
   return Object.assign(server, { url: m[1] });
 }
@@ -39,4 +39,18 @@ Deno.test("--http off serves no web page", async () => {
   await using server = await ServerProcess.start(["--http", "off"]);
   assert.ok(!server.stdout.all.some((l) => l.includes("web page on")));
   assert.equal(await server.stop("SIGTERM"), 0);
+});
+
+/** A raw HTTP/1.1 GET with a chosen Host header (fetch would not send one). */
+async function statusFor(url: string, host: string): Promise<string | null> {
+  using c = await RawClient.connect(Number(new URL(url).port));
+  await c.write(`GET /api/state HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+  return await c.readLine();
+}
+
+Deno.test("--http-host admits a DNS name the page is reached by; others stay refused", async () => {
+  await using server = await startWeb(["--http-host", "leds.example.org"]);
+  assert.match((await statusFor(server.url, "leds.example.org")) ?? "", /^HTTP\/1\.1 200 /);
+  assert.match((await statusFor(server.url, "evil.example.net:80")) ?? "", /^HTTP\/1\.1 403 /);
+  assert.match((await statusFor(server.url, "raspberrypi.local")) ?? "", /^HTTP\/1\.1 200 /);
 });

@@ -4,10 +4,8 @@
  *
  * @module
  */
-// Pinned here, the only place that names it (deno.lock records it); a bare
-// "playwright-core" entry in deno.json "imports" would do as well.
-// deno-lint-ignore no-import-prefix
-import { type Browser, chromium, type Page } from "npm:playwright-core@1.65.1";
+// Pinned in deno.json "imports" (and deno.lock).
+import { type Browser, chromium, type Page } from "playwright-core";
 import { ServerProcess } from "../harness.ts";
 
 export type { Browser, Page };
