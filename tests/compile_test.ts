@@ -40,7 +40,12 @@ if (denort) {
           new TextDecoder().decode(help.stdout),
           /ledctl .* drive an LED over the network/,
         );
-        await using server = await ServerProcess.start();
+        await using server = await ServerProcess.start(["--http", "0"]);
+        // The page is embedded (--include web): it is served with no files beside the binary.
+        const web = await server.stdout.waitFor(/web page on (http:\/\/127\.0\.0\.1:\d+\/)/);
+        const page = await fetch(web[1]);
+        assert.equal(page.status, 200);
+        assert.match(await page.text(), /<form id="led-form"/);
         const sent = await ledctlCommand(["send", "--port", String(server.port), "blink", "3"])
           .output();
         assert.equal(new TextDecoder().decode(sent.stdout), "OK blink 3 Hz\n");

@@ -16,7 +16,7 @@ export function ledctlCommand(args: string[], env: Record<string, string> = {}):
   const bin = Deno.env.get("LEDCTL_BIN");
   return new Deno.Command(bin ?? deno, {
     args: bin ? args : ["run", "--allow-all", "--no-check", `${root}main.ts`, ...args],
-    cwd: root,
+    cwd: bin ? "/" : root, // the binary runs with nothing of the repo around it
     env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
     stdin: "null",
     stdout: "piped",
