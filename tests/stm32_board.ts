@@ -9,8 +9,11 @@ import { readTrace } from "../hal/mock.ts";
 
 /** The repository root, with a trailing slash. */
 export const root = new URL("..", import.meta.url).pathname;
-/** The firmware host build. */
-export const firmwareBin = `${root}firmware/build/ledfw-host`;
+/**
+ * The firmware host build, in its own build directory so that other test
+ * files building `firmware/build/ledfw-host` at the same time do not race.
+ */
+export const firmwareBin = `${root}firmware/build/stm32-link/ledfw-host`;
 const deno = Deno.env.get("LEDCTL_DENO") ?? Deno.execPath();
 
 /** True when running as root (netns and TAP need it). */
@@ -21,14 +24,22 @@ export function isRoot(): boolean {
 let built: Promise<void> | undefined;
 
 /**
- * Builds `firmware/build/ledfw-host` (`make -C firmware host`, under a file
- * lock so parallel test files do not build at once). Throws with make's
- * output on failure.
+ * Builds {@linkcode firmwareBin} (`make -C firmware BUILD=build/stm32-link
+ * host`, under a file lock so parallel test files do not build at once).
+ * Throws with make's output on failure.
  */
 export function buildFirmware(): Promise<void> {
   built ??= (async () => {
     const out = await new Deno.Command("flock", {
-      args: ["/tmp/ledctl-firmware-build.lock", "make", "-s", "-C", `${root}firmware`, "host"],
+      args: [
+        "/tmp/ledctl-stm32-firmware-build.lock",
+        "make",
+        "-s",
+        "-C",
+        `${root}firmware`,
+        "BUILD=build/stm32-link",
+        "host",
+      ],
       stdout: "piped",
       stderr: "piped",
     }).output();

@@ -126,11 +126,68 @@ export class FakeBoard {
 
   /** Handles one line from `port` as the firmware would. */
   receive(port: FakePort, line: string): void {
+    const reply = this.reply(line);
+    if (reply !== undefined) port.push(reply);
+  }
+
+  /** Records `line` and returns the board's reply line, or `undefined` when silent. */
+  reply(line: string): string | undefined {
     this.received.push(line);
     this.onLine?.(line);
-    if (this.mode === "silent") return;
-    if (this.mode === "garbage") return port.push("\u00ff\u00fe~~ 8N1? ~~");
-    port.push(this.#answer(line));
+    if (this.mode === "silent") return undefined;
+    if (this.mode === "garbage") return "\u00ff\u00fe~~ 8N1? ~~";
+    return this.#answer(line);
+  }
+
+  /**
+   * Serves this board on a real loopback TCP port, like the firmware's
+   * listener. `dropClients` closes the current connections (a reset board).
+   */
+  listenTcp(): { port: number; dropClients(): void; close(): Promise<void> } {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const conns = new Set<Deno.Conn>();
+    const serve = async (conn: Deno.Conn) => {
+      conns.add(conn);
+      const buf = new Uint8Array(1024);
+      let pending = "";
+      try {
+        for (;;) {
+          const n = await conn.read(buf);
+          if (n === null) break;
+          pending += dec.decode(buf.subarray(0, n));
+          let i;
+          while ((i = pending.indexOf("\n")) !== -1) {
+            const reply = this.reply(pending.slice(0, i));
+            pending = pending.slice(i + 1);
+            if (reply !== undefined) await conn.write(enc.encode(reply + "\n"));
+          }
+        }
+      } catch { /* closed */ }
+      conns.delete(conn);
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    };
+    const accepting = (async () => {
+      for await (const conn of listener) serve(conn);
+    })().catch(() => {});
+    const dropClients = () => {
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+      conns.clear();
+    };
+    return {
+      port: (listener.addr as Deno.NetAddr).port,
+      dropClients,
+      async close() {
+        listener.close();
+        dropClients();
+        await accepting;
+      },
+    };
   }
 
   #answer(line: string): string {

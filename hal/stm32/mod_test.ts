@@ -1,69 +1,22 @@
 import assert from "node:assert/strict";
 import { HalError } from "../types.ts";
+import { FakeBoard, type FakeBoardMode } from "./fake_board.ts";
 import { openBoardLink } from "./mod.ts";
 import { parseTcpTarget } from "./tcp.ts";
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-
-/** A board on a real loopback socket: answers like the firmware, or garbage, or nothing. */
-function tcpBoard(mode: "ok" | "silent" | "garbage") {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const received: string[] = [];
-  const conns = new Set<Deno.Conn>();
-  let state = "off";
-  const serve = async (conn: Deno.Conn) => {
-    conns.add(conn);
-    const buf = new Uint8Array(1024);
-    let pending = "";
-    try {
-      for (;;) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        pending += dec.decode(buf.subarray(0, n));
-        let i;
-        while ((i = pending.indexOf("\n")) !== -1) {
-          const line = pending.slice(0, i);
-          pending = pending.slice(i + 1);
-          received.push(line);
-          if (mode === "silent") continue;
-          if (mode === "garbage") {
-            await conn.write(enc.encode("\x00\x13garbage!\n"));
-            continue;
-          }
-          const [verb, arg] = line.split(" ");
-          if (verb === "blink") state = `blink ${arg} Hz`;
-          else if (verb === "on" || verb === "off") state = verb;
-          const reply = verb.startsWith("sync-")
-            ? `ERR unknown-command "${verb}" (try: help)`
-            : `OK ${state}`;
-          await conn.write(enc.encode(reply + "\n"));
-        }
-      }
-    } catch { /* closed by the test */ }
-    conns.delete(conn);
-    try {
-      conn.close();
-    } catch { /* closed */ }
-  };
-  const accepting = (async () => {
-    for await (const conn of listener) serve(conn);
-  })().catch(() => {});
+/** A fake board on a real loopback socket. */
+function tcpBoard(mode: FakeBoardMode) {
+  const board = new FakeBoard();
+  board.mode = mode;
+  const tcp = board.listenTcp();
   return {
-    port: (listener.addr as Deno.NetAddr).port,
-    received,
+    port: tcp.port,
+    received: board.received,
     get state() {
-      return state;
+      return board.state;
     },
-    dropClients() {
-      for (const c of conns) c.close();
-      conns.clear();
-    },
-    async close() {
-      listener.close();
-      this.dropClients();
-      await accepting;
-    },
+    dropClients: tcp.dropClients,
+    close: tcp.close,
   };
 }
 
