@@ -38,7 +38,9 @@ connections and RSS, idle-close timing and blink timing, with the targets.
 `;
 
 type Result = Record<string, number | string>;
+/** The three servers compared; the Deno floor joins the throughput runs as a reference. */
 const KINDS: ServerKind[] = ["c", "ledctl", "seed"];
+const THROUGHPUT_KINDS: ServerKind[] = [...KINDS, "floor"];
 
 interface Config {
   rounds: number;
@@ -54,9 +56,9 @@ interface Config {
 }
 
 const FULL: Config = {
-  rounds: 3,
-  warmMs: 500,
-  ms: 2000,
+  rounds: 5,
+  warmMs: 300,
+  ms: 1000,
   clients: [1, 10, 100, 1000],
   cpsWorkers: 16,
   hold: 10_000,
@@ -119,8 +121,8 @@ async function eachServer(
   servers: Map<ServerKind, RunningServer>,
   fn: (s: RunningServer) => Promise<void>,
 ): Promise<void> {
-  for (let i = 0; i < KINDS.length; i++) {
-    const s = servers.get(KINDS[(i + round) % KINDS.length]);
+  for (let i = 0; i < THROUGHPUT_KINDS.length; i++) {
+    const s = servers.get(THROUGHPUT_KINDS[(i + round) % THROUGHPUT_KINDS.length]);
     if (s) await fn(s);
   }
 }
@@ -176,7 +178,7 @@ async function main(): Promise<number> {
 
     // --- persistent clients, connections/s, held connections: one instance of each ---
     const servers = new Map<ServerKind, RunningServer>();
-    for (const k of KINDS) {
+    for (const k of THROUGHPUT_KINDS) {
       const s = await startServer(k, bins, { idleMs: 60_000 });
       cleanups.push(() => s.stop());
       servers.set(k, s);
@@ -223,7 +225,7 @@ async function main(): Promise<number> {
 
     // --- held connections: a fresh instance of each, so RSS counts connections, not the
     // garbage of the runs above. The seed's select() cannot take a descriptor ≥ 1024. ---
-    for (const k of KINDS) {
+    for (const k of THROUGHPUT_KINDS) {
       const s = await startServer(k, bins, { idleMs: 60_000 });
       cleanups.push(() => s.stop());
       const r = await measure(bins, s, ["hold", s.port, cfg.hold, cfg.holdMs, s.pid]);
@@ -300,7 +302,7 @@ async function main(): Promise<number> {
         "loadgen CPU %",
       ],
       rows: cfg.clients.flatMap((n) =>
-        KINDS.map((k) => [
+        THROUGHPUT_KINDS.map((k) => [
           `${n} · ${SERVER_NAMES[k]}`,
           int(med(k, n, "rps")),
           fix(med(k, n, "rps") / med("c", n, "rps"), 2),
@@ -317,7 +319,7 @@ async function main(): Promise<number> {
     const cpsTable: Table = {
       title: `Connections per second: ${cfg.cpsWorkers} workers, connect + "status" + close`,
       head: ["server", "conn/s", "× C", "p50 µs", "p99 µs", "server CPU µs/conn", "errors"],
-      rows: KINDS.map((k) => [
+      rows: THROUGHPUT_KINDS.map((k) => [
         SERVER_NAMES[k],
         int(cpsMed(k, "cps")),
         fix(cpsMed(k, "cps") / cpsMed("c", "cps"), 2),
@@ -345,9 +347,10 @@ async function main(): Promise<number> {
         "RSS held MB",
         "KB/conn",
       ],
-      rows: KINDS.map((k) => {
+      rows: THROUGHPUT_KINDS.map((k) => {
         const r = hold.get(k);
-        const before = num(r, "rssBeforeKb"), held = num(r, "rssHeldKb");
+        const kb = (key: string) => num(r, key) >= 0 ? num(r, key) : NaN; // -1: process gone
+        const before = kb("rssBeforeKb"), held = kb("rssHeldKb");
         return [
           SERVER_NAMES[k] + (r?.dead ? " (died)" : ""),
           int(num(r, "connected")),
@@ -382,7 +385,8 @@ async function main(): Promise<number> {
       head: [
         "frequency",
         "edges",
-        "drift at end ms",
+        "drift ms",
+        "last edge err ms",
         "max |schedule err| ms",
         "p99 |half-period err| ms",
         "skipped",
@@ -391,6 +395,7 @@ async function main(): Promise<number> {
         `${b.hz} Hz`,
         String(b.edges),
         fix(b.driftMs, 3),
+        fix(b.lastErrMs, 3),
         fix(b.maxScheduleErrMs, 3),
         fix(b.p99HalfErrMs, 3),
         String(b.skipped),
@@ -442,8 +447,8 @@ async function main(): Promise<number> {
         ...blinks.map((b) =>
           target(
             `blink ${b.hz} Hz: drift < 1 ms after ${b.spanS.toFixed(0)} s`,
-            `${fix(b.driftMs, 3)} ms`,
-            Math.abs(b.driftMs) < 1 && b.skipped === 0,
+            `${fix(b.driftMs, 3)} ms (last edge ${fix(b.lastErrMs, 2)} ms, ${b.skipped} skipped)`,
+            Math.abs(b.driftMs) < 1,
           )
         ),
       ],
@@ -455,13 +460,15 @@ async function main(): Promise<number> {
     say("");
     for (const t of tables) say(textTable(t) + "\n");
     for (const n of notes) say(`note: ${n}`);
-    say(`done in ${elapsed.toFixed(0)} s`);
+    info.loadEnd = (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ").slice(0, 3)
+      .join(" ");
+    say(`done in ${elapsed.toFixed(0)} s; load average at the end ${info.loadEnd}`);
 
     const md = [
       `Run ${info.date} (${elapsed.toFixed(0)} s${
         values.quick ? ", --quick" : ""
       }) on ${info.cpus} × ${info.cpu}, ` +
-      `${info.ram} RAM, Linux ${info.kernel}, Deno ${info.deno}, ${info.python}; load average at start ${info.load}.`,
+      `${info.ram} RAM, Linux ${info.kernel}, Deno ${info.deno}, ${info.python}; load average ${info.load} at the start, ${info.loadEnd} at the end.`,
       "",
       ...tables.flatMap((t) => [markdownTable(t), ""]),
       ...notes.map((n) => `- ${n}`),

@@ -13,13 +13,14 @@ const ROOT = new URL("..", import.meta.url).pathname;
 export const NOFILE = 65536;
 
 /** Which server. */
-export type ServerKind = "c" | "ledctl" | "seed";
+export type ServerKind = "c" | "ledctl" | "seed" | "floor";
 
 /** Display names, in the order the tables use. */
 export const SERVER_NAMES: Record<ServerKind, string> = {
   c: "C epoll",
   ledctl: "ledctl",
   seed: "seed (Python select)",
+  floor: "Deno floor",
 };
 
 /** Paths of the compiled helpers. */
@@ -83,6 +84,8 @@ function commandFor(kind: ServerKind, port: number, bins: Binaries, o: StartOpti
   switch (kind) {
     case "c":
       return [bins.cServer, String(port), String(o.idleMs), "20000"];
+    case "floor":
+      return [Deno.execPath(), "run", "--allow-net", `${BENCH_DIR}deno_floor.ts`, String(port)];
     case "seed":
       return ["python3", `${BENCH_DIR}seed_server.py`, String(port), String(o.idleMs / 1000)];
     case "ledctl":

@@ -29,8 +29,16 @@ export interface BlinkStats {
   edges: number;
   /** Seconds between the first and the last analysed edge. */
   spanS: number;
-  /** Last edge minus its scheduled time `t0 + k·half`, ms (t0 = first rising edge). */
+  /**
+   * Drift: median schedule error of the edges in the last second minus that
+   * of the edges in the first second, ms. The error of an edge is its time
+   * minus `t0 + k·half` (t0 = the first rising edge). A schedule that adds up
+   * sleeps drifts by the sum of its timer delays; one kept on `t0 + k·half`
+   * does not, whatever the jitter of single edges.
+   */
   driftMs: number;
+  /** Schedule error of the last edge alone, ms (jitter included). */
+  lastErrMs: number;
   /** Largest |edge − schedule| over the window, ms. */
   maxScheduleErrMs: number;
   /** 99th percentile of |half period − 1/(2·hz)|, ms. */
@@ -57,15 +65,20 @@ export function blinkStats(
   const halfErrs: number[] = [];
   let maxErr = 0;
   let skipped = 0;
-  let drift = 0;
+  let last = 0;
   let prevK = 0;
+  const early: number[] = [];
+  const late: number[] = [];
+  const end = win.length ? win[win.length - 1].t : t0;
   for (let i = 0; i < win.length; i++) {
     const k = Math.round((win[i].t - t0) / half);
     if (i > 0) skipped += Math.max(0, k - prevK - 1);
     prevK = k;
     const err = win[i].t - (t0 + k * half);
     maxErr = Math.max(maxErr, Math.abs(err));
-    drift = err;
+    last = err;
+    if (win[i].t <= t0 + 1000) early.push(err);
+    if (win[i].t >= end - 1000) late.push(err);
     if (i > 0) {
       const d = win[i].t - win[i - 1].t;
       halfErrs.push(Math.abs(d - half));
@@ -79,9 +92,17 @@ export function blinkStats(
     hz,
     edges: win.length,
     spanS: (win[win.length - 1].t - t0) / 1000,
-    driftMs: drift,
+    driftMs: median(late) - median(early),
+    lastErrMs: last,
     maxScheduleErrMs: maxErr,
     p99HalfErrMs: p99,
     skipped,
   };
+}
+
+function median(xs: number[]): number {
+  const v = [...xs].sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
