@@ -5,6 +5,7 @@
  * firmware killed mid-blink, the pty closed mid-run.
  */
 import assert from "node:assert/strict";
+import { checkBoardLink } from "../hal/stm32/diagnose.ts";
 import { RawClient, ServerProcess } from "./harness.ts";
 import { buildFirmware, firmwareBin, Proc, waitForTraceEdges } from "./stm32_board.ts";
 
@@ -41,6 +42,11 @@ Deno.test("serial: a TCP client's blink 3 reaches the firmware's LED state machi
   await using fw = Proc.spawn([firmwareBin, "--uart", "pty", "--trace", trace]);
   const [, pts] = await fw.waitFor(/^uart on (\/dev\/pts\/\d+)$/, 5000);
   await fw.waitFor(/^ready$/, 5000);
+  // What `ledctl doctor` reports for this link, before anything changes the LED.
+  assert.deepEqual(await checkBoardLink(`serial:${pts}`), {
+    ok: true,
+    detail: `the ledctl firmware answers on ${pts} (115200 baud): LED off`,
+  });
   await using server = await ServerProcess.start(["--led", `serial:${pts}`], { trace: false });
   await server.stdout.waitFor(/board serial:\S+: connected; LED off/);
   try {

@@ -33,6 +33,7 @@ import {
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { LineChannel } from "./lines.ts";
 import type { Connector } from "./port.ts";
+import { quote, randomTag, syncBoard } from "./sync.ts";
 
 /** The `note` while the link is down. */
 export const LINK_DOWN_NOTE = "board link down; will apply on reconnect";
@@ -65,17 +66,8 @@ export function commandFor(state: LedState): string {
   return state.mode === "blink" ? `blink ${formatHz(state.hz)}` : state.mode;
 }
 
-function randomTag(): string {
-  const b = crypto.getRandomValues(new Uint8Array(3));
-  return "sync-" + [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-}
-
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
-}
-
-function quote(line: string): string {
-  return JSON.stringify(line.length > 80 ? line.slice(0, 80) + "…" : line);
 }
 
 /**
@@ -226,42 +218,6 @@ export class BoardLink implements LedDriver {
     await this.#request(ch, commandFor(state));
   }
 
-  /** Skips stale replies until the board answers our tag. */
-  async #sync(ch: LineChannel): Promise<void> {
-    const tag = this.#syncTag();
-    await ch.send(tag);
-    const deadline = this.#clock.now() + this.#replyMs;
-    let garbage: string | undefined;
-    for (;;) {
-      let line: string;
-      try {
-        line = await ch.next(Math.max(0, deadline - this.#clock.now()));
-      } catch (e) {
-        if (!(e instanceof HalError) || e.kind !== "timeout") throw e;
-        if (garbage !== undefined) {
-          throw new HalError(
-            "io",
-            `${this.description} answers, but not in the ledctl protocol (${quote(garbage)}): ` +
-              `is it running the ledctl firmware${
-                this.description.startsWith("serial:") ? ", at this baud rate" : ""
-              }?`,
-          );
-        }
-        throw new HalError(
-          "timeout",
-          `${this.description} does not answer (nothing within ${this.#replyMs} ms): ` +
-            `is the board running the ledctl firmware?`,
-        );
-      }
-      if (line.startsWith(`ERR unknown-command "${tag}"`)) return;
-      const r = parseReply(line);
-      if (!r.ok && r.code === "busy") {
-        throw new HalError("busy", `${this.description} refused the connection: ${line}`);
-      }
-      if (!r.ok && r.code === "bad-reply") garbage ??= line;
-    }
-  }
-
   /** Connects, syncs and applies the wanted state; the channel is not installed yet. */
   async #establish(): Promise<LineChannel> {
     const port = await this.#connect();
@@ -271,7 +227,12 @@ export class BoardLink implements LedDriver {
       onEnd: (reason) => queueMicrotask(() => this.#lost(ch!, reason)),
     });
     try {
-      await this.#sync(ch);
+      await syncBoard(ch, {
+        name: this.description,
+        timeoutMs: this.#replyMs,
+        clock: this.#clock,
+        tag: this.#syncTag(),
+      });
       for (;;) {
         const state = this.#wanted;
         try {
