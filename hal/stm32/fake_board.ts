@@ -125,7 +125,7 @@ export class FakeBoard {
   }
 
   /** Handles one line from `port` as the firmware would. */
-  receive(port: FakePort, line: string): void {
+  receive(port: { push(line: string): void }, line: string): void {
     const reply = this.reply(line);
     if (reply !== undefined) port.push(reply);
   }

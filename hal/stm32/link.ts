@@ -61,7 +61,15 @@ export interface LinkOptions {
 /** The board answered `ERR …`: the link is fine, the command was refused. */
 class Refusal extends HalError {}
 
-/** The protocol command that puts the board in `state`. */
+/**
+ * The protocol command that puts the board in `state`.
+ *
+ * @example
+ * ```ts
+ * import { commandFor } from "./link.ts";
+ * commandFor({ mode: "blink", hz: 2.5 }); // "blink 2.5"
+ * ```
+ */
 export function commandFor(state: LedState): string {
   return state.mode === "blink" ? `blink ${formatHz(state.hz)}` : state.mode;
 }

@@ -12,13 +12,29 @@ import { parseReply } from "../../protocol/reply.ts";
 import { HalError } from "../types.ts";
 import type { LineChannel } from "./lines.ts";
 
-/** A fresh tag: `sync-` and 6 random hex digits. */
+/**
+ * A fresh tag: `sync-` and 6 random hex digits.
+ *
+ * @example
+ * ```ts
+ * import { randomTag } from "./sync.ts";
+ * randomTag(); // e.g. "sync-3f9a1c"
+ * ```
+ */
 export function randomTag(): string {
   const b = crypto.getRandomValues(new Uint8Array(3));
   return "sync-" + [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-/** A line shortened and quoted for a message. */
+/**
+ * A line shortened (80 characters) and quoted for a message.
+ *
+ * @example
+ * ```ts
+ * import { quote } from "./sync.ts";
+ * quote("OK on"); // "\"OK on\""
+ * ```
+ */
 export function quote(line: string): string {
   return JSON.stringify(line.length > 80 ? line.slice(0, 80) + "…" : line);
 }
