@@ -24,21 +24,14 @@ const hasDeviceTree = (() => {
   }
 })();
 
-Deno.test({
-  name: "a machine without a device tree is not a Raspberry Pi",
-  ignore: hasDeviceTree,
-  fn() {
+// One test for both kinds of machine: an ignored test counts as a failure in CI.
+Deno.test("isRaspberryPi agrees with the device-tree model, false without one", () => {
+  if (!hasDeviceTree) {
     equal(boardModel(), undefined);
     equal(isRaspberryPi(), false);
-  },
-});
-
-Deno.test({
-  name: "isRaspberryPi agrees with the device-tree model",
-  ignore: !hasDeviceTree,
-  fn() {
-    const model = Deno.readTextFileSync("/proc/device-tree/model").replace(/\0+$/, "");
-    equal(boardModel(), model);
-    equal(isRaspberryPi(), model.startsWith("Raspberry Pi"));
-  },
+    return;
+  }
+  const model = Deno.readTextFileSync("/proc/device-tree/model").replace(/\0+$/, "");
+  equal(boardModel(), model);
+  equal(isRaspberryPi(), model.startsWith("Raspberry Pi"));
 });
