@@ -5,6 +5,8 @@
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { debugfsLine } from "./debugfs.ts";
+import { HalError } from "../../../hal/types.ts";
+import { openGpioLine } from "../../../hal/gpio/mod.ts";
 import { lineInfo, readFreeLine, sampleEdges } from "./probe.ts";
 
 const main = new URL("../../../main.ts", import.meta.url).pathname;
@@ -84,6 +86,17 @@ Deno.test("serve --led gpio:GPIO17 answers send over loopback; SIGTERM leaves th
       direction: "out",
       high: false,
     });
+    // Another program asking for the line is told who holds it.
+    const busy = await openGpioLine("GPIO17", new URLSearchParams()).then(
+      (line) => line[Symbol.asyncDispose]().then(() => undefined),
+      (e: unknown) => e,
+    );
+    assert(busy instanceof HalError, `expected a busy HalError, got ${busy}`);
+    assertEquals(busy.kind, "busy");
+    assertMatch(
+      busy.message,
+      /GPIO17 \(BOARD11\) is in use by "ledctl": another ledctl is running/,
+    );
 
     assertMatch(await send(port, "on"), /^OK on$/);
     assertEquals(debugfsLine("GPIO17")?.high, true);
