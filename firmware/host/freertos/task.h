@@ -20,6 +20,12 @@ TaskHandle_t xTaskGetCurrentTaskHandle(void);
 uint32_t ulTaskNotifyTake(BaseType_t xClearCountOnExit, TickType_t xTicksToWait);
 BaseType_t xTaskNotifyGive(TaskHandle_t xTaskToNotify);
 
+/* For the board port's UART interrupt (declared so `make arm` can compile
+ * board/board_port.c; the host never calls them). */
+void vTaskNotifyGiveFromISR(TaskHandle_t xTaskToNotify, BaseType_t *pxHigherPriorityTaskWoken);
+void shim_yield_from_isr(BaseType_t xSwitchRequired);
+#define portYIELD_FROM_ISR(x) shim_yield_from_isr(x)
+
 /* Critical sections: one process-wide recursive lock on the host. */
 void shim_enter_critical(void);
 void shim_exit_critical(void);
