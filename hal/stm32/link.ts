@@ -13,7 +13,8 @@
  *   state than the wanted one (it was reset) gets the wanted one again.
  * - Link lost: `apply` still resolves and remembers the state, `note` says
  *   so, and reconnection is tried with exponential backoff and jitter.
- * - Log lines: `connected`, `disconnected: <why>`, `retrying in N s`.
+ * - Log lines: `connected`, `disconnected: <why>`, `retrying in N s`, and
+ *   `still down: <why>` when a reconnection fails for a new reason.
  *
  * Time (timeouts, heartbeat, backoff) comes from an injected {@linkcode Clock}.
  *
@@ -109,6 +110,8 @@ export class BoardLink implements LedDriver {
   #timer: TimerId | undefined;
   #attempt: Promise<void> | undefined;
   #closed = false;
+  /** The last reconnection failure logged, so a repeat is not logged again. */
+  #lastFailure: string | undefined;
 
   private constructor(options: LinkOptions) {
     this.description = options.name;
@@ -130,7 +133,12 @@ export class BoardLink implements LedDriver {
   static async open(options: LinkOptions): Promise<BoardLink> {
     const link = new BoardLink(options);
     const ch = await link.#establish();
-    link.#install(ch);
+    try {
+      link.#install(ch);
+    } catch (e) {
+      await ch.close();
+      throw e;
+    }
     return link;
   }
 
@@ -260,9 +268,12 @@ export class BoardLink implements LedDriver {
     return ch;
   }
 
+  /** Makes `ch` the link; throws if it ended while being set up. */
   #install(ch: LineChannel): void {
+    if (ch.ended !== undefined) throw new HalError("io", ch.ended);
     this.#channel = ch;
     this.#backoff.reset();
+    this.#lastFailure = undefined;
     this.#log(`board ${this.description}: connected; LED ${formatState(this.#wanted)}`);
     this.#scheduleHeartbeat();
   }
@@ -324,10 +335,17 @@ export class BoardLink implements LedDriver {
         await ch.close();
         return;
       }
-      this.#install(ch);
+      try {
+        this.#install(ch);
+      } catch (e) {
+        await ch.close();
+        throw e;
+      }
     } catch (e) {
       if (this.#closed) return;
-      this.#log(`board ${this.description}: still down: ${(e as Error).message}`);
+      const why = (e as Error).message;
+      if (why !== this.#lastFailure) this.#log(`board ${this.description}: still down: ${why}`);
+      this.#lastFailure = why;
       this.#scheduleReconnect();
     }
   }
