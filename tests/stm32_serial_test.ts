@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { checkBoardLink } from "../hal/stm32/diagnose.ts";
 import { RawClient, ServerProcess } from "./harness.ts";
-import { buildFirmware, firmwareBin, Proc, waitForTraceEdges } from "./stm32_board.ts";
+import { buildFirmware, firmwareBin, ledctlArgv, Proc, waitForTraceEdges } from "./stm32_board.ts";
 
 const DOWN = "(board link down; will apply on reconnect)";
 
@@ -141,4 +141,17 @@ Deno.test("serial: the pty closed mid-run, then back: the board ends in the last
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+});
+
+Deno.test("serial: ledctl led drives the board directly and turns it off on Ctrl-C", async () => {
+  await buildFirmware();
+  await using fw = Proc.spawn([firmwareBin, "--uart", "pty"]);
+  const [, pts] = await fw.waitFor(/^uart on (\/dev\/pts\/\d+)$/, 5000);
+  await fw.waitFor(/^ready$/, 5000);
+  await using led = Proc.spawn(ledctlArgv(["led", "--led", `serial:${pts}`, "blink", "4"]));
+  await led.waitFor(/^LED blink 4 Hz on serial:\S+; Ctrl-C to stop$/, 30_000);
+  await fw.waitFor(/^LED blink 4 Hz$/, 5000);
+  const mark = fw.stdout.all.length;
+  assert.equal((await led.stop("SIGINT")).code, 0);
+  await fw.waitFor(/^LED off$/, 5000, mark);
 });

@@ -184,7 +184,11 @@ export class BoardLink implements LedDriver {
     });
   }
 
-  /** Stops heartbeat and reconnection and closes the link. Idempotent. */
+  /**
+   * Turns the board's LED off (if the link is up: a released LED should not
+   * keep blinking), stops heartbeat and reconnection, and closes the link.
+   * Idempotent.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -193,6 +197,15 @@ export class BoardLink implements LedDriver {
     await this.#queue;
     const ch = this.#channel;
     this.#channel = undefined;
+    if (ch) {
+      try {
+        await this.#set(ch, LED_OFF);
+      } catch (e) {
+        this.#log(`board ${this.description}: could not turn the LED off: ${(e as Error).message}`);
+      }
+    } else {
+      this.#log(`board ${this.description}: link down at exit; the board's LED stays as it is`);
+    }
     await ch?.close();
   }
 

@@ -252,3 +252,15 @@ Deno.test("dispose stops heartbeat and reconnection; apply then rejects", async 
   assert.equal(e.kind, "unavailable");
   assert.deepEqual(link.note, undefined);
 });
+
+Deno.test("dispose turns the board's LED off when the link is up", async () => {
+  const { board, open, logs } = setup();
+  const link = await open();
+  await link.apply({ mode: "blink", hz: 3 });
+  await link[Symbol.asyncDispose]();
+  assert.equal(board.received.at(-1), "off");
+  assert.equal(board.state, "off");
+  assert(board.closedByLink);
+  await link[Symbol.asyncDispose](); // idempotent
+  assert(!logs.some((l) => /could not|link down at exit/.test(l)), logs.join("\n"));
+});
