@@ -549,3 +549,83 @@ Deno.test("firmware on a serial line (pty): commands, partial line, long line", 
     await fw.kill();
   }
 });
+
+netTest("ledctl serve --led tcp:<firmware>:7000 drives the firmware's LED", async () => {
+  await using net = await Net.create();
+  const fw = await net.firmware(["--listen", "7000"]);
+  await fw.waitFor(/^listener on port 7000$/);
+  await net.serve(["--led", `tcp:${FW_IP}:7000`]);
+  const r = await net.ledctl(["send", "--host", LINUX_IP, "--port", "10000", "blink", "3"]);
+  assert.deepStrictEqual(r.stdout.trim(), "OK blink 3 Hz", r.stderr);
+  await fw.waitFor(/^LED blink 3 Hz$/);
+  const s = await net.ledctl(["send", "--host", LINUX_IP, "--port", "10000", "allume"]);
+  assert.deepStrictEqual(s.stdout.trim(), "OK on", s.stderr);
+  await fw.waitFor(/^LED on$/);
+});
+
+Deno.test("ledctl serve --led serial:<pty> drives the firmware's UART task", async () => {
+  await buildFirmware();
+  const fw = new Proc(
+    "ledfw-host",
+    new Deno.Command(fwBin, {
+      args: ["--uart", "pty"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .spawn(),
+  );
+  let server: Proc | undefined;
+  try {
+    const pts = (await fw.waitFor(/^uart on (\/dev\/pts\/\d+)$/))[1];
+    server = new Proc(
+      "ledctl serve",
+      new Deno.Command(deno, {
+        args: [
+          "run",
+          "--allow-all",
+          "--no-check",
+          `${root}main.ts`,
+          "serve",
+          "--port",
+          "0",
+          "--http",
+          "off",
+          "--led",
+          `serial:${pts}`,
+        ],
+        cwd: root,
+        env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn(),
+    );
+    const port = (await server.waitFor(/listening on [^ ]+:(\d+) /, 30_000))[1];
+    const out = await new Deno.Command(deno, {
+      args: [
+        "run",
+        "--allow-all",
+        "--no-check",
+        `${root}main.ts`,
+        "send",
+        "--port",
+        port,
+        "clignote",
+        "2,5",
+      ],
+      cwd: root,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.deepStrictEqual(
+      dec.decode(out.stdout).trim(),
+      "OK blink 2.5 Hz",
+      dec.decode(out.stderr),
+    );
+    await fw.waitFor(/^LED blink 2\.5 Hz$/);
+  } finally {
+    await server?.kill();
+    await fw.kill();
+  }
+});
