@@ -370,10 +370,11 @@ static int mode_rt(int clients, int warm_ms, int ms, int pid) {
   double cpu1 = proc_cpu_ms(pid), self1 = self_cpu_ms();
   double secs = (double)(t_stop - t_measure) / 1e9;
   printf("{\"mode\":\"rt\",\"clients\":%d,\"connected\":%d,\"roundTrips\":%llu,\"seconds\":%.3f,"
-         "\"rps\":%.1f,\"p50Us\":%.1f,\"p99Us\":%.1f,\"maxUs\":%.1f,\"serverCpuMs\":%.1f,"
+         "\"rps\":%.1f,\"p50Us\":%.1f,\"p90Us\":%.1f,\"p99Us\":%.1f,\"p999Us\":%.1f,\"maxUs\":%.1f,"
+         "\"serverCpuMs\":%.1f,"
          "\"clientCpuMs\":%.1f,\"errors\":%ld,\"firstError\":\"%s\"}\n",
          clients, ready, (unsigned long long)count, secs, (double)count / secs, hist_q(0.5),
-         hist_q(0.99), hist_q(1.0), cpu1 - cpu0, self1 - self0, g_errors, g_first_error);
+         hist_q(0.9), hist_q(0.99), hist_q(0.999), hist_q(1.0), cpu1 - cpu0, self1 - self0, g_errors, g_first_error);
   return 0;
 }
 

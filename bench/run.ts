@@ -26,7 +26,7 @@ import {
 import { fix, int, markdownTable, median, type Table, textTable } from "./report.ts";
 import { type BlinkStats, blinkStats, parseTrace } from "./trace.ts";
 
-const HELP = `deno task bench [--quick] [--out FILE] [--update-docs]
+const HELP = `deno task bench [--quick] [--out FILE] [--update-docs] [--ledctl-flag FLAG]…
 
 Runs ledctl, the seed's Python server and a C epoll server under the same load
 and prints round trips/s, latency, CPU per round trip, connections/s, held
@@ -35,6 +35,8 @@ connections and RSS, idle-close timing and blink timing, with the targets.
   --quick        short smoke run (about 40 s, 1,000 held connections, 2 s blinks)
   --out FILE     also write the markdown results to FILE
   --update-docs  replace the results block of docs/PERFORMANCE.md
+  --ledctl-flag  an extra \`deno run\` flag for ledctl (repeatable), e.g.
+                 --ledctl-flag=--v8-flags=--max-semi-space-size=4
 `;
 
 type Result = Record<string, number | string>;
@@ -152,6 +154,7 @@ async function main(): Promise<number> {
       out: { type: "string" },
       "update-docs": { type: "boolean" },
       help: { type: "boolean", short: "h" },
+      "ledctl-flag": { type: "string", multiple: true },
     },
   });
   if (values.help) {
@@ -159,6 +162,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const cfg = values.quick ? QUICK : FULL;
+  const denoFlags = values["ledctl-flag"] ?? [];
   const started = performance.now();
   const info = await machine();
   say(
@@ -166,6 +170,7 @@ async function main(): Promise<number> {
       values.quick ? " (quick)" : ""
     } · ${info.date} · ${info.cpus} CPUs ${info.cpu} · load ${info.load}`,
   );
+  if (denoFlags.length) say(`ledctl runs with: ${denoFlags.join(" ")}`);
   const tmp = await Deno.makeTempDir({ prefix: "ledctl-bench-" });
   const cleanups: (() => Promise<void>)[] = [];
   try {
@@ -179,7 +184,7 @@ async function main(): Promise<number> {
     // --- persistent clients, connections/s, held connections: one instance of each ---
     const servers = new Map<ServerKind, RunningServer>();
     for (const k of THROUGHPUT_KINDS) {
-      const s = await startServer(k, bins, { idleMs: 60_000 });
+      const s = await startServer(k, bins, { idleMs: 60_000, denoFlags });
       cleanups.push(() => s.stop());
       servers.set(k, s);
       const status = await request(s.port, "status");
@@ -226,7 +231,7 @@ async function main(): Promise<number> {
     // --- held connections: a fresh instance of each, so RSS counts connections, not the
     // garbage of the runs above. The seed's select() cannot take a descriptor ≥ 1024. ---
     for (const k of THROUGHPUT_KINDS) {
-      const s = await startServer(k, bins, { idleMs: 60_000 });
+      const s = await startServer(k, bins, { idleMs: 60_000, denoFlags });
       cleanups.push(() => s.stop());
       const r = await measure(bins, s, ["hold", s.port, cfg.hold, cfg.holdMs, s.pid]);
       hold.set(k, r);
@@ -246,7 +251,7 @@ async function main(): Promise<number> {
 
     // --- idle close: a fresh instance of each with a short timeout ---
     for (const k of KINDS) {
-      const s = await startServer(k, bins, { idleMs: cfg.idleMs });
+      const s = await startServer(k, bins, { idleMs: cfg.idleMs, denoFlags });
       cleanups.push(() => s.stop());
       const r = await measure(bins, s, ["idle", s.port, cfg.idleClients, cfg.idleMs, cfg.idleMs]);
       idle.set(k, r);
@@ -265,7 +270,7 @@ async function main(): Promise<number> {
     const blinks: BlinkStats[] = [];
     await Promise.all([10, 100].map(async (hz) => {
       const trace = `${tmp}/blink-${hz}.trace`;
-      const s = await startServer("ledctl", bins, { idleMs: 60_000, tracePath: trace });
+      const s = await startServer("ledctl", bins, { idleMs: 60_000, tracePath: trace, denoFlags });
       cleanups.push(() => s.stop());
       const reply = await request(s.port, `blink ${hz}`);
       if (!reply.startsWith("OK")) throw new Error(`blink ${hz}: ${reply}`);
@@ -468,7 +473,8 @@ async function main(): Promise<number> {
       `Run ${info.date} (${elapsed.toFixed(0)} s${
         values.quick ? ", --quick" : ""
       }) on ${info.cpus} × ${info.cpu}, ` +
-      `${info.ram} RAM, Linux ${info.kernel}, Deno ${info.deno}, ${info.python}; load average ${info.load} at the start, ${info.loadEnd} at the end.`,
+      `${info.ram} RAM, Linux ${info.kernel}, Deno ${info.deno}, ${info.python}; load average ${info.load} at the start, ${info.loadEnd} at the end.` +
+      (denoFlags.length ? ` ledctl ran with \`${denoFlags.join(" ")}\`.` : ""),
       "",
       ...tables.flatMap((t) => [markdownTable(t), ""]),
       ...notes.map((n) => `- ${n}`),

@@ -78,6 +78,8 @@ export interface StartOptions {
   idleMs: number;
   /** ledctl only: the mock LED's trace file. */
   tracePath?: string;
+  /** ledctl only: extra `deno run` flags (e.g. `--v8-flags=...`). */
+  denoFlags?: string[];
 }
 
 function commandFor(kind: ServerKind, port: number, bins: Binaries, o: StartOptions): string[] {
@@ -94,6 +96,7 @@ function commandFor(kind: ServerKind, port: number, bins: Binaries, o: StartOpti
         "run",
         "-A",
         "--no-check",
+        ...(o.denoFlags ?? []),
         `${ROOT}main.ts`,
         "serve",
         "--port",
