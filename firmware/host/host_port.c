@@ -23,6 +23,7 @@ static FILE *trace;
 static int uart_fd = -1;
 static int uart_keep_fd = -1; /* our own open slave: no hang-up when the peer closes */
 static int stopped;
+static int last_level = -1; /* the trace records changes (and the first write) */
 static struct timespec t0;
 static pthread_once_t t0_once = PTHREAD_ONCE_INIT;
 
@@ -57,10 +58,11 @@ void port_led_write(bool on)
 {
     double t = host_now_ms();
     pthread_mutex_lock(&out_lock);
-    if (!stopped && trace != NULL) {
+    if (!stopped && trace != NULL && last_level != (on ? 1 : 0)) {
         fprintf(trace, "%.3f,%d\n", t, on ? 1 : 0);
         fflush(trace);
     }
+    last_level = on ? 1 : 0;
     pthread_mutex_unlock(&out_lock);
 }
 
