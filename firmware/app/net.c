@@ -9,6 +9,9 @@
 #include "lwip/def.h"
 #include "lwip/errno.h"
 
+#include "FreeRTOS.h"
+#include "task.h"
+
 #include "app_config.h"
 
 bool net_set_rcv_timeout(int sock, uint32_t ms)
@@ -40,13 +43,16 @@ bool net_send_all(int sock, const void *buf, size_t len)
 void net_close_gracefully(int sock)
 {
     (void)lwip_shutdown(sock, SHUT_WR);
-    (void)net_set_rcv_timeout(sock, APP_CLOSE_DRAIN_MS);
+    /* Drain for at most APP_CLOSE_DRAIN_MS in all, however the peer sends. */
+    TickType_t start = xTaskGetTickCount();
     uint8_t sink[64];
-    /* Each read waits at most APP_CLOSE_DRAIN_MS; a peer that keeps
-     * sending is cut off after a bounded number of reads. */
-    for (int i = 0; i < 64; i++) {
-        ssize_t n = lwip_recv(sock, sink, sizeof sink, 0);
-        if (n <= 0) {
+    for (;;) {
+        TickType_t spent = xTaskGetTickCount() - start;
+        if (spent >= pdMS_TO_TICKS(APP_CLOSE_DRAIN_MS)) {
+            break;
+        }
+        (void)net_set_rcv_timeout(sock, (uint32_t)(pdMS_TO_TICKS(APP_CLOSE_DRAIN_MS) - spent));
+        if (lwip_recv(sock, sink, sizeof sink, 0) <= 0) {
             break;
         }
     }
