@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { diagnose, type Finding, gatherFacts } from "../hal/gpio/diagnose.ts";
 import { isRaspberryPi } from "../hal/gpio/mod.ts";
+import { checkBoardLink } from "../hal/stm32/diagnose.ts";
 
 export type { Finding };
 
@@ -17,7 +18,8 @@ export const DOCTOR_HELP = `Usage: ledctl doctor [--led URI]
 
 Checks this machine for driving the LED and says what to do about each
 problem: the board and its kernel page size, the GPIO chips, whether the
-pin is free and is not the serial console's, and access rights.
+pin is free and is not the serial console's, and access rights. For an
+STM32 link (serial: or tcp:), whether the ledctl firmware answers on it.
 
 Options:
   --led URI     the LED to check (default: gpio:BOARD8 on a Raspberry Pi, mock elsewhere)
@@ -29,6 +31,8 @@ Examples:
   ledctl doctor
   ledctl doctor --led gpio:GPIO17
   ledctl doctor --led "gpio:BOARD8?chip=pinctrl-bcm2711"
+  ledctl doctor --led serial:/dev/ttyACM0       (an STM32 board running firmware/)
+  ledctl doctor --led tcp:192.168.1.50:7000
 `;
 
 const MARK: Record<Finding["status"], string> = { ok: "✓", warn: "!", fail: "✗", info: "·" };
@@ -65,7 +69,7 @@ export function formatFindings(findings: Finding[], color: boolean): string {
  * Deno.exitCode = await doctor(["--led", "gpio:GPIO17"]);
  * ```
  */
-export function doctor(args: string[]): Promise<number> {
+export async function doctor(args: string[]): Promise<number> {
   let led: string | undefined;
   try {
     const { values } = parseArgs({
@@ -76,15 +80,22 @@ export function doctor(args: string[]): Promise<number> {
     });
     if (values.help) {
       console.log(DOCTOR_HELP);
-      return Promise.resolve(0);
+      return 0;
     }
     led = values.led;
   } catch (e) {
     console.error(`ledctl doctor: ${(e as Error).message}\n\n${DOCTOR_HELP}`);
-    return Promise.resolve(2);
+    return 2;
   }
   led ??= isRaspberryPi() ? "gpio:BOARD8" : "mock";
-  const findings = diagnose(gatherFacts(led));
+  let findings: Finding[];
+  if (/^(serial|tcp):/i.test(led)) {
+    // A board link: the check is whether our firmware answers on it.
+    const r = await checkBoardLink(led);
+    findings = [{ status: r.ok ? "ok" : "fail", topic: "board link", text: r.detail, fix: r.fix }];
+  } else {
+    findings = diagnose(gatherFacts(led));
+  }
   const color = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
   const failed = findings.filter((f) => f.status === "fail").length;
   const warned = findings.filter((f) => f.status === "warn").length;
@@ -96,5 +107,5 @@ export function doctor(args: string[]): Promise<number> {
     ? `ready, with ${warned} warning${warned > 1 ? "s" : ""}`
     : "ready";
   console.log(`\n${verdict}`);
-  return Promise.resolve(failed ? 1 : 0);
+  return failed ? 1 : 0;
 }

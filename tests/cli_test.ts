@@ -115,3 +115,13 @@ Deno.test("led off turns the LED off and exits at once", async () => {
   const r = await runLedctl(["led", "--led", "mock", "off"]);
   assert.equal(r.code, 0, r.stderr);
 });
+
+Deno.test("doctor on a board link with nothing behind it fails with a fix", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close(); // now nothing listens there
+  const r = await runLedctl(["doctor", "--led", `tcp:127.0.0.1:${port}`]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /✗ board link .*connection refused/);
+  assert.match(r.stdout, /→ /);
+});
