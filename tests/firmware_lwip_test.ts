@@ -17,7 +17,10 @@ import assert from "node:assert/strict";
 
 const root = new URL("..", import.meta.url).pathname;
 const fwDir = `${root}firmware`;
-const fwBin = `${fwDir}/build/ledfw-host`;
+// LEDFW_HOST=firmware/build/ledfw-host-asan (make -C firmware host-asan) runs
+// these tests on the sanitized build instead.
+const fwOverride = Deno.env.get("LEDFW_HOST");
+const fwBin = fwOverride ?? `${fwDir}/build/ledfw-host`;
 const deno = Deno.env.get("LEDCTL_DENO") ?? Deno.execPath();
 const dec = new TextDecoder();
 const enc = new TextEncoder();
@@ -51,6 +54,7 @@ if (whyNot) {
 let built: Promise<void> | undefined;
 function buildFirmware(): Promise<void> {
   built ??= (async () => {
+    if (fwOverride) return;
     const out = await new Deno.Command("make", {
       args: ["-s", "-C", fwDir, "host"],
       stdout: "piped",
