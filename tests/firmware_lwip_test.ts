@@ -173,6 +173,18 @@ async function must(cmd: string, args: string[]): Promise<string> {
 }
 
 let netSeq = 0;
+let swept = false;
+
+/** Removes namespaces left by an earlier run of this file that was killed. */
+async function sweepStaleNamespaces(): Promise<void> {
+  if (swept) return;
+  swept = true;
+  const list = await run("ip", ["netns", "list"]);
+  for (const m of list.stdout.matchAll(/^ledfw(\d+)n\d+/gm)) {
+    const alive = await Deno.stat(`/proc/${m[1]}`).then(() => true, () => false);
+    if (!alive) await run("ip", ["netns", "del", m[0]]);
+  }
+}
 
 /** A network namespace with tap0 (192.168.77.1/24) and the processes in it. */
 class Net implements AsyncDisposable {
@@ -181,6 +193,7 @@ class Net implements AsyncDisposable {
 
   static async create(): Promise<Net> {
     await buildFirmware();
+    await sweepStaleNamespaces();
     const ns = `ledfw${Deno.pid}n${++netSeq}`;
     await must("ip", ["netns", "add", ns]);
     const net = new Net(ns);
