@@ -40,9 +40,13 @@ connections and RSS, idle-close timing and blink timing, with the targets.
 `;
 
 type Result = Record<string, number | string>;
-/** The three servers compared; the Deno floor joins the throughput runs as a reference. */
+/**
+ * The three servers compared; two references join the throughput and held
+ * connection runs: the least a Deno server can do on `Deno.Conn`, and the same
+ * on `node:net`.
+ */
 const KINDS: ServerKind[] = ["c", "ledctl", "seed"];
-const THROUGHPUT_KINDS: ServerKind[] = [...KINDS, "floor"];
+const THROUGHPUT_KINDS: ServerKind[] = [...KINDS, "floor", "nodefloor"];
 
 interface Config {
   rounds: number;

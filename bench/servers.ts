@@ -13,7 +13,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 export const NOFILE = 65536;
 
 /** Which server. */
-export type ServerKind = "c" | "ledctl" | "seed" | "floor";
+export type ServerKind = "c" | "ledctl" | "seed" | "floor" | "nodefloor";
 
 /** Display names, in the order the tables use. */
 export const SERVER_NAMES: Record<ServerKind, string> = {
@@ -21,6 +21,7 @@ export const SERVER_NAMES: Record<ServerKind, string> = {
   ledctl: "ledctl",
   seed: "seed (Python select)",
   floor: "Deno floor",
+  nodefloor: "node:net floor",
 };
 
 /** Paths of the compiled helpers. */
@@ -88,6 +89,8 @@ function commandFor(kind: ServerKind, port: number, bins: Binaries, o: StartOpti
       return [bins.cServer, String(port), String(o.idleMs), "20000"];
     case "floor":
       return [Deno.execPath(), "run", "--allow-net", `${BENCH_DIR}deno_floor.ts`, String(port)];
+    case "nodefloor":
+      return [Deno.execPath(), "run", "--allow-net", `${BENCH_DIR}node_floor.ts`, String(port)];
     case "seed":
       return ["python3", `${BENCH_DIR}seed_server.py`, String(port), String(o.idleMs / 1000)];
     case "ledctl":
