@@ -163,6 +163,8 @@ typedef struct {
   char first[4];
   int idx;
   int saw_idle_err;
+  long nrt;      /* round trips in the measured window (rt) */
+  int64_t worst; /* longest wait for a reply in it, ns */
 } conn_t;
 
 static conn_t *g_conns;
@@ -324,6 +326,11 @@ static int establish(conn_t *cs, int n, int64_t deadline) {
 }
 
 /* ---- modes ---- */
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
 static int mode_rt(int clients, int warm_ms, int ms, int pid) {
   hist_init();
   g_conns = alloc_conns(clients);
@@ -362,6 +369,8 @@ static int mode_rt(int clients, int warm_ms, int ms, int pid) {
       if (measuring) {
         hist_add(now - c->sent);
         count++;
+        c->nrt++;
+        if (now - c->sent > c->worst) c->worst = now - c->sent;
       }
       if (send_req(c) < 0) drop(c);
     }
@@ -369,12 +378,32 @@ static int mode_rt(int clients, int warm_ms, int ms, int pid) {
   int64_t t_stop = now_ns();
   double cpu1 = proc_cpu_ms(pid), self1 = self_cpu_ms();
   double secs = (double)(t_stop - t_measure) / 1e9;
+  /* Fairness: round trips per connection, and each connection's worst wait. */
+  int64_t *per = calloc((size_t)clients, sizeof *per);
+  int64_t *worst = calloc((size_t)clients, sizeof *worst);
+  if (!per || !worst) return 2;
+  int np = 0;
+  for (int i = 0; i < clients; i++) {
+    if (g_conns[i].st != READY) continue;
+    per[np] = g_conns[i].nrt;
+    /* a request still unanswered at the end is a wait too */
+    int64_t open_wait = t_stop - g_conns[i].sent;
+    worst[np++] = open_wait > g_conns[i].worst ? open_wait : g_conns[i].worst;
+  }
+  qsort(per, (size_t)np, sizeof *per, cmp_i64);
+  qsort(worst, (size_t)np, sizeof *worst, cmp_i64);
   printf("{\"mode\":\"rt\",\"clients\":%d,\"connected\":%d,\"roundTrips\":%llu,\"seconds\":%.3f,"
          "\"rps\":%.1f,\"p50Us\":%.1f,\"p90Us\":%.1f,\"p99Us\":%.1f,\"p999Us\":%.1f,\"maxUs\":%.1f,"
-         "\"serverCpuMs\":%.1f,"
-         "\"clientCpuMs\":%.1f,\"errors\":%ld,\"firstError\":\"%s\"}\n",
+         "\"serverCpuMs\":%.1f,\"clientCpuMs\":%.1f,\"perConnMin\":%lld,\"perConnMedian\":%lld,"
+         "\"perConnMax\":%lld,\"worstWaitMedianUs\":%.1f,\"worstWaitMaxUs\":%.1f,"
+         "\"errors\":%ld,\"firstError\":\"%s\"}\n",
          clients, ready, (unsigned long long)count, secs, (double)count / secs, hist_q(0.5),
-         hist_q(0.9), hist_q(0.99), hist_q(0.999), hist_q(1.0), cpu1 - cpu0, self1 - self0, g_errors, g_first_error);
+         hist_q(0.9), hist_q(0.99), hist_q(0.999), hist_q(1.0), cpu1 - cpu0, self1 - self0,
+         (long long)(np ? per[0] : 0), (long long)(np ? per[np / 2] : 0),
+         (long long)(np ? per[np - 1] : 0), np ? (double)worst[np / 2] / 1000.0 : 0.0,
+         np ? (double)worst[np - 1] / 1000.0 : 0.0, g_errors, g_first_error);
+  free(per);
+  free(worst);
   return 0;
 }
 
@@ -507,11 +536,6 @@ static int mode_hold(int clients, int hold_ms, int pid) {
          clients, ready, open_s, rss0, rss, rss_after, hwm, closed_early, alive, g_errors,
          g_first_error);
   return 0;
-}
-
-static int cmp_i64(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
 }
 
 static int mode_idle(int clients, int spread_ms, int timeout_ms) {

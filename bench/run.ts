@@ -325,6 +325,28 @@ async function main(): Promise<number> {
         ])
       ),
     };
+    const nMax = cfg.clients[cfg.clients.length - 1];
+    const fairTable: Table = {
+      title: `Fairness at ${int(nMax)} clients: round trips each connection got in the measured ${
+        cfg.ms / 1000
+      } s, and each connection's longest wait for a reply (median of ${cfg.rounds} rounds)`,
+      head: [
+        "server",
+        "rt/conn min",
+        "rt/conn median",
+        "rt/conn max",
+        "longest wait: median conn ms",
+        "longest wait: worst conn ms",
+      ],
+      rows: THROUGHPUT_KINDS.map((k) => [
+        SERVER_NAMES[k],
+        int(med(k, nMax, "perConnMin")),
+        int(med(k, nMax, "perConnMedian")),
+        int(med(k, nMax, "perConnMax")),
+        fix(med(k, nMax, "worstWaitMedianUs") / 1000),
+        fix(med(k, nMax, "worstWaitMaxUs") / 1000),
+      ]),
+    };
     const cpsMed = (k: ServerKind, key: string) =>
       median((cps.get(k) ?? []).map((r) => num(r, key)));
     const cpsTable: Table = {
@@ -466,7 +488,7 @@ async function main(): Promise<number> {
     };
     if (values.quick) notes.push("quick run: figures are a smoke test, not results.");
 
-    const tables = [targets, rtTable, cpsTable, holdTable, idleTable, blinkTable];
+    const tables = [targets, rtTable, fairTable, cpsTable, holdTable, idleTable, blinkTable];
     const elapsed = (performance.now() - started) / 1000;
     say("");
     for (const t of tables) say(textTable(t) + "\n");
