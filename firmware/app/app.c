@@ -115,11 +115,18 @@ int app_run(const app_config_t *cfg)
         for (unsigned i = 1; i <= running.clients; i++) {
             rc |= start(client_task, "client", APP_CLIENT_STACK_WORDS, (void *)(intptr_t)i, APP_TASK_PRIORITY);
         }
+#if APP_WITH_SILENT_CLIENT
         for (unsigned i = 1; i <= running.silent_clients; i++) {
             unsigned n = running.clients + i;
             rc |= start(client_silent_task, "silent", APP_CLIENT_STACK_WORDS, (void *)(intptr_t)n,
                         APP_TASK_PRIORITY);
         }
+#else
+        if (running.silent_clients != 0) {
+            app_logf("app: silent clients need APP_WITH_SILENT_CLIENT");
+            rc = -1;
+        }
+#endif
     }
     return rc == 0 ? 0 : -1;
 }

@@ -64,7 +64,7 @@ uint32_t app_now_ms(void *ctx);
 /* Task bodies, created by app_run(). */
 void led_task(void *arg);
 void client_task(void *arg);        /* arg: the client number, as in seed 000 */
-void client_silent_task(void *arg); /* arg: the client number */
+void client_silent_task(void *arg); /* arg: the client number; APP_WITH_SILENT_CLIENT only */
 void listener_task(void *arg);
 void uart_task(void *arg);
 

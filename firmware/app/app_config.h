@@ -22,6 +22,12 @@
 /* The seed's client tasks "Client 1" … "Client N" started by app_start(). */
 #define APP_CLIENT_TASKS 2u
 
+/* A test fixture: client tasks that connect and stay silent, to show the
+ * server's idle timeout. The host build turns it on; boards leave it out. */
+#ifndef APP_WITH_SILENT_CLIENT
+#define APP_WITH_SILENT_CLIENT 0
+#endif
+
 /* The LED command listener (the stm32 HAL's `tcp:<board-ip>:7000`). */
 #define APP_LISTEN_PORT 7000u
 /* Simultaneous listener clients: a static pool of this many session tasks. */

@@ -129,6 +129,7 @@ void client_task(void *arg)
     vTaskDelete(NULL);
 }
 
+#if APP_WITH_SILENT_CLIENT
 void client_silent_task(void *arg)
 {
     char client_name[CLIENT_NAME_MAX];
@@ -163,3 +164,4 @@ void client_silent_task(void *arg)
     (void)lwip_close(sock);
     vTaskDelete(NULL);
 }
+#endif /* APP_WITH_SILENT_CLIENT */

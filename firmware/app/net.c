@@ -86,17 +86,8 @@ const char *net_strerror(int err)
         return "host unreachable";
     case ECONNRESET:
         return "connection reset";
-    case ECONNABORTED:
-        return "connection aborted";
-    case ENOTCONN:
-        return "not connected";
-    case ENOMEM:
-    case ENOBUFS:
-        return "out of lwIP memory";
-    case EADDRINUSE:
-        return "address in use";
     default:
-        return "socket error";
+        return "socket error"; /* the errno printed next to it says which */
     }
 }
 

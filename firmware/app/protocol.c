@@ -18,19 +18,13 @@ const char proto_help_reply[] = "OK commands: blink <hz>, on, off, status, help,
 
 typedef enum { VERB_NONE = 0, VERB_BLINK, VERB_ON, VERB_OFF, VERB_STATUS, VERB_HELP, VERB_QUIT } verb_t;
 
-static const struct {
-    const char *word;
-    verb_t verb;
-} verbs[] = {
-    {"blink", VERB_BLINK},   {"clignote", VERB_BLINK},  {"on", VERB_ON},
-    {"allume", VERB_ON},     {"off", VERB_OFF},         {"eteindre", VERB_OFF},
-    {"\xc3\xa9teindre", VERB_OFF}, {"eteins", VERB_OFF}, {"eteind", VERB_OFF},
-    {"status", VERB_STATUS}, {"etat", VERB_STATUS},     {"\xc3\xa9tat", VERB_STATUS},
-    {"help", VERB_HELP},     {"quit", VERB_QUIT},       {"bye", VERB_QUIT},
-};
-
-/* Canonical names, for "<verb> takes no argument". */
-static const char *const verb_names[] = {"", "blink", "on", "off", "status", "help", "quit"};
+/* The verbs and their aliases, NUL-separated; the first word of each verb is
+ * its canonical name ("on takes no argument"). */
+static const char verb_words[] = "blink\0clignote\0on\0allume\0off\0eteindre\0\xc3\xa9teindre\0eteins\0"
+                                 "eteind\0status\0etat\0\xc3\xa9tat\0help\0quit\0bye";
+static const uint8_t verb_ids[] = {VERB_BLINK,  VERB_BLINK,  VERB_ON,     VERB_ON,   VERB_OFF,
+                                   VERB_OFF,    VERB_OFF,    VERB_OFF,    VERB_OFF,  VERB_STATUS,
+                                   VERB_STATUS, VERB_STATUS, VERB_HELP,   VERB_QUIT, VERB_QUIT};
 
 /* ---- reply builder ------------------------------------------------------ */
 
@@ -200,6 +194,34 @@ static uint64_t round_sig(const uint8_t *d, size_t nd, size_t keep, int *exp)
     return m;
 }
 
+/* For T = n / 10^k (1 <= k <= 8): is the double nearest to T >= T? Then
+ * T's decimal tie rounds up, as JavaScript's toPrecision does on that
+ * double. T = q * 2^-k with q = n / 5^k; the double keeps q's first 53 bits;
+ * the rest, (n * 2^s mod 5^k) / 5^k, decides (5^k is odd: never exactly 1/2). */
+static bool double_at_or_above(uint32_t n, unsigned k)
+{
+    uint64_t p5 = 1;
+    for (unsigned i = 0; i < k; i++) {
+        p5 *= 5u;
+    }
+    int t = 0; /* floor(log2(q)) */
+    if (n >= p5) {
+        while ((p5 << (t + 1)) <= n) {
+            t++;
+        }
+    } else {
+        t = -1;
+        while (((uint64_t)n << -t) < p5) {
+            t--;
+        }
+    }
+    uint64_t rem = n % p5;
+    for (int i = 0; i < 52 - t; i++) {
+        rem = (rem * 2u) % p5;
+    }
+    return rem == 0u || 2u * rem > p5;
+}
+
 static hz_result_t parse_hz(const uint8_t *w, size_t n, led_hz_t *out)
 {
     size_t i = 0;
@@ -226,6 +248,7 @@ static hz_result_t parse_hz(const uint8_t *w, size_t n, led_hz_t *out)
     size_t nd = 0;
     int exp = 0;
     bool seen = false;
+    bool sticky = false; /* a nonzero digit beyond the kept ones */
     for (size_t k = 0; k < n; k++) {
         if (k == sep) {
             continue;
@@ -246,6 +269,8 @@ static hz_result_t parse_hz(const uint8_t *w, size_t n, led_hz_t *out)
         }
         if (nd < SIG_KEEP) {
             d[nd++] = v;
+        } else if (v != 0u) {
+            sticky = true;
         }
     }
     if (!seen || exp > 3) {
@@ -262,6 +287,18 @@ static hz_result_t parse_hz(const uint8_t *w, size_t n, led_hz_t *out)
     }
     int exp6 = exp;
     uint64_t m6 = round_sig(d, nd, 6u, &exp6);
+    /* An exact tie at the 7th digit rounds the way the nearest double lies. */
+    bool tie = nd >= 7u && d[6] == 5u && !sticky;
+    for (size_t k = 7; tie && k < nd; k++) {
+        tie = d[k] == 0u;
+    }
+    if (tie) {
+        uint32_t n7 = (uint32_t)round_sig(d, 7u, 7u, &exp6); /* d[0..6], no rounding */
+        exp6 = exp;
+        if (!double_at_or_above(n7, (unsigned)(7 - exp))) {
+            m6 = n7 / 10u;
+        }
+    }
     int e10 = exp6 - 6;
     while (m6 % 10u == 0u) {
         m6 /= 10u;
@@ -274,15 +311,35 @@ static hz_result_t parse_hz(const uint8_t *w, size_t n, led_hz_t *out)
 
 /* ---- the request -------------------------------------------------------- */
 
+/* The i-th word of verb_words. */
+static const char *verb_word(size_t i)
+{
+    const char *p = verb_words;
+    while (i-- > 0) {
+        p += strlen(p) + 1;
+    }
+    return p;
+}
+
 static verb_t lookup(const uint8_t *folded, size_t n)
 {
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
-        size_t len = strlen(verbs[i].word);
-        if (len == n && memcmp(verbs[i].word, folded, n) == 0) {
-            return verbs[i].verb;
+    for (size_t i = 0; i < sizeof verb_ids; i++) {
+        const char *w = verb_word(i);
+        if (strlen(w) == n && memcmp(w, folded, n) == 0) {
+            return (verb_t)verb_ids[i];
         }
     }
     return VERB_NONE;
+}
+
+/* The canonical name of a verb: its first word. */
+static const char *verb_name(verb_t verb)
+{
+    size_t i = 0;
+    while (verb_ids[i] != verb) {
+        i++;
+    }
+    return verb_word(i);
 }
 
 static proto_action_t reply_error(out_t *o, const char *code, const char *text)
@@ -404,7 +461,7 @@ proto_action_t proto_handle(const uint8_t *line, size_t len, const led_state_t *
 
     if (nargs > 0) {
         out_str(&o, "ERR bad-argument ");
-        out_str(&o, verb_names[verb]);
+        out_str(&o, verb_name(verb));
         out_str(&o, " takes no argument");
         return PROTO_REPLY_ONLY;
     }

@@ -177,7 +177,15 @@ static void test_frequency_rounding_and_edges(void **state)
         {"499.99999", "OK blink 500 Hz", 500000000},
         {"500,000", "OK blink 500 Hz", 500000000},
         {"000000.5", "OK blink 0.5 Hz", 500000},
-        {"99.99995", "OK blink 100 Hz", 100000000},
+        /* A 7th digit 5 then zeros rounds the way the nearest double lies,
+         * as the Deno server's toPrecision(6) does: */
+        {"99.99995", "OK blink 99.9999 Hz", 99999900},   /* double below the tie */
+        {"123.4565", "OK blink 123.457 Hz", 123457000},  /* double above */
+        {"100.0625", "OK blink 100.063 Hz", 100063000},  /* exact double: up */
+        {"0.1234565", "OK blink 0.123456 Hz", 123456},
+        {"1.2345650000", "OK blink 1.23456 Hz", 1234560},
+        {"0.05000005", "OK blink 0.05 Hz", 50000},
+        {"99.999950000000000000000001", "OK blink 100 Hz", 100000000}, /* above the tie */
         {"1,", "OK blink 1 Hz", 1000000},
         {",25", "OK blink 0.25 Hz", 250000},
         {"333.3333333", "OK blink 333.333 Hz", 333333000},
