@@ -134,7 +134,11 @@ function generator(seed: number) {
           digits(Math.floor(rnd() * 3))
         }${pick(["", "x", "é", " ", "\t"])}`;
       case 10:
-        return `${digits(3)}.${digits(3)}${pick(["5", "50", "500", "49", "51"])}`;
+        return rnd() < 0.5
+          ? `${digits(3)}.${digits(3)}${pick(["5", "50", "500", "49", "51"])}`
+          : `${pick(["9", "99", "0.9", "0.09", "1", "4", "0.0"])}${rnd() < 0.5 ? "." : ""}${
+            "9".repeat(1 + Math.floor(rnd() * 6))
+          }${pick(["5", "50", "4", "6"])}`;
       default:
         return String(Math.floor(rnd() * 600));
     }

@@ -293,10 +293,11 @@ static hz_result_t parse_hz(const uint8_t *w, size_t n, led_hz_t *out)
         tie = d[k] == 0u;
     }
     if (tie) {
-        uint32_t n7 = (uint32_t)round_sig(d, 7u, 7u, &exp6); /* d[0..6], no rounding */
-        exp6 = exp;
+        int exp7 = exp;
+        uint32_t n7 = (uint32_t)round_sig(d, 7u, 7u, &exp7); /* d[0..6] as they are */
         if (!double_at_or_above(n7, (unsigned)(7 - exp))) {
-            m6 = n7 / 10u;
+            m6 = n7 / 10u; /* down: drop the 5, undo any carry */
+            exp6 = exp;
         }
     }
     int e10 = exp6 - 6;

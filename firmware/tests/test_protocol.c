@@ -185,6 +185,10 @@ static void test_frequency_rounding_and_edges(void **state)
         {"0.1234565", "OK blink 0.123456 Hz", 123456},
         {"1.2345650000", "OK blink 1.23456 Hz", 1234560},
         {"0.05000005", "OK blink 0.05 Hz", 50000},
+        {"9.999995", "OK blink 10 Hz", 10000000},   /* up, carrying into a new digit */
+        {"0.9999995", "OK blink 1 Hz", 1000000},
+        {"0.09999995", "OK blink 0.1 Hz", 100000},
+        {"1.999995", "OK blink 1.99999 Hz", 1999990},
         {"99.999950000000000000000001", "OK blink 100 Hz", 100000000}, /* above the tie */
         {"1,", "OK blink 1 Hz", 1000000},
         {",25", "OK blink 0.25 Hz", 250000},
