@@ -63,10 +63,13 @@ void port_led_write(bool on)
 
 void port_log(const char *line)
 {
+    /* Whole lines: no task switch mid-line (interrupts stay enabled). */
+    vTaskSuspendAll();
     for (const char *p = line; *p != '\0'; p++) {
         (void)ITM_SendChar((uint32_t)(uint8_t)*p);
     }
     (void)ITM_SendChar('\n');
+    (void)xTaskResumeAll();
 }
 
 /* USART3 receive-complete interrupt (HAL weak callback): queue the byte,

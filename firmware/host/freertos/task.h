@@ -24,6 +24,8 @@ BaseType_t xTaskNotifyGive(TaskHandle_t xTaskToNotify);
  * board/board_port.c; the host never calls them). */
 void vTaskNotifyGiveFromISR(TaskHandle_t xTaskToNotify, BaseType_t *pxHigherPriorityTaskWoken);
 void shim_yield_from_isr(BaseType_t xSwitchRequired);
+void vTaskSuspendAll(void);
+BaseType_t xTaskResumeAll(void);
 #define portYIELD_FROM_ISR(x) shim_yield_from_isr(x)
 
 /* Critical sections: one process-wide recursive lock on the host. */
