@@ -599,6 +599,9 @@ static int mode_idle(int clients, int spread_ms, int timeout_ms) {
          "\"p99LateMs\":%.2f,\"maxLateMs\":%.2f,\"errors\":%ld,\"firstError\":\"%s\"}\n",
          clients, ready, nv, err_lines, early, timeout_ms, LATE(0.0), LATE(0.5), LATE(0.99),
          LATE(1.0), g_errors, g_first_error);
+  free(v);
+  free(due);
+  free(eof_after);
   return 0;
 }
 
