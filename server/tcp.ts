@@ -38,7 +38,9 @@ export interface TcpServerOptions {
 type Opts = Required<Omit<TcpServerOptions, "hostname" | "port" | "token">> & { token?: string };
 
 const enc = new TextEncoder();
-const READ_BUFFER = 2048;
+// Per connection and held for its whole life: 512 B is plenty for short request
+// lines (the framer joins longer ones) and saves ~16 MB at 10,000 connections.
+const READ_BUFFER = 512;
 const LINGER_MS = 1000;
 const LINGER_BYTES = 1 << 20;
 
