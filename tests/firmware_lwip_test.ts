@@ -420,6 +420,8 @@ netTest("ledctl send reaches the listener and the LED blinks at 3 Hz", async () 
   try {
     const fw = await net.firmware(["--listen", "7000", "--trace", trace]);
     await fw.waitFor(/^listener on port 7000$/);
+    // The LED task writes its initial "off" edge on its own schedule: wait for it.
+    await waitForEdges(trace, 0, 1);
     const before = (await readEdges(trace)).length;
     const r = await net.ledctl(["send", "--host", FW_IP, "--port", "7000", "blink", "3"]);
     assert.deepStrictEqual(r.stdout.trim(), "OK blink 3 Hz", r.stderr);
