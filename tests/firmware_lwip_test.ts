@@ -411,7 +411,7 @@ netTest("a silent client task is closed by the server's idle timeout", async () 
   assert.deepStrictEqual(got[1], "ERR idle-timeout no data for 300 ms; closing");
   const closed = await fw.waitFor(/^Client 1 closed by the server after (\d+) ms$/, 5_000);
   const ms = Number(closed[1]);
-  assert(ms >= 290 && ms < 3000, `closed after ${ms} ms, expected about 300 ms`);
+  assert(ms >= 250 && ms < 3000, `closed after ${ms} ms, expected about 300 ms`);
 });
 
 netTest("ledctl send reaches the listener and the LED blinks at 3 Hz", async () => {
@@ -467,7 +467,7 @@ netTest("bad input to the listener gets ERR and the listener keeps serving", asy
     "--max-clients",
     "2",
     "--idle-timeout-ms",
-    "1000",
+    "1500",
   ]);
   await fw.waitFor(/^listener on port 7000$/);
   const target = { host: FW_IP, port: 7000 };
@@ -512,7 +512,7 @@ netTest("bad input to the listener gets ERR and the listener keeps serving", asy
   assert.deepStrictEqual(res[10].eof, true);
   assert.deepStrictEqual(res[10].lines, ["ERR line-too-long line exceeds 1024 bytes; closing"]);
   assert.deepStrictEqual(res[11].eof, true);
-  assert.deepStrictEqual(res[11].lines, ["ERR idle-timeout no data for 1 s; closing"]);
+  assert.deepStrictEqual(res[11].lines, ["ERR idle-timeout no data for 1.5 s; closing"]);
   assert.deepStrictEqual(res[14].lines, ["OK on"]);
 
   const status = await net.ledctl(["send", "--host", FW_IP, "--port", "7000", "status"]);
