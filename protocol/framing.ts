@@ -29,7 +29,8 @@ export type Frame =
  */
 export class LineFramer {
   readonly #max: number;
-  readonly #buf: Uint8Array;
+  /** Holds an unfinished line; allocated only while there is one (idle connections hold none). */
+  #buf: Uint8Array | undefined;
   #len = 0;
   #spent = false;
 
@@ -39,8 +40,6 @@ export class LineFramer {
       throw new RangeError(`maxLine must be a positive integer, got ${maxLine}`);
     }
     this.#max = maxLine;
-    // One extra byte so a line of exactly maxLine bytes may end in CR LF.
-    this.#buf = new Uint8Array(maxLine + 1);
   }
 
   /** True when bytes of an unfinished line are waiting. */
@@ -60,10 +59,13 @@ export class LineFramer {
       if (!this.#fits(chunk, start, end)) {
         this.#spent = true;
         this.#len = 0;
+        this.#buf = undefined;
         frames.push({ kind: "too-long" });
         return frames;
       }
       if (lf === -1) {
+        // One extra byte so a line of exactly maxLine bytes may end in CR LF.
+        this.#buf ??= new Uint8Array(this.#max + 1);
         this.#buf.set(chunk.subarray(start, end), this.#len);
         this.#len += piece;
         break;
@@ -73,9 +75,10 @@ export class LineFramer {
         bytes = chunk.slice(start, end);
       } else {
         bytes = new Uint8Array(this.#len + piece);
-        bytes.set(this.#buf.subarray(0, this.#len));
+        bytes.set(this.#buf!.subarray(0, this.#len));
         bytes.set(chunk.subarray(start, end), this.#len);
         this.#len = 0;
+        this.#buf = undefined;
       }
       frames.push({ kind: "line", bytes });
       start = lf + 1;
@@ -87,15 +90,16 @@ export class LineFramer {
   #fits(chunk: Uint8Array, start: number, end: number): boolean {
     const total = this.#len + end - start;
     if (total <= this.#max) return true;
-    const last = end > start ? chunk[end - 1] : this.#buf[this.#len - 1];
+    const last = end > start ? chunk[end - 1] : this.#buf![this.#len - 1];
     return total === this.#max + 1 && last === 13;
   }
 
   /** Takes the unfinished line, if any, as a complete one. */
   flush(): Uint8Array | undefined {
     if (this.#len === 0 || this.#spent) return undefined;
-    const bytes = this.#buf.slice(0, this.#len);
+    const bytes = this.#buf!.slice(0, this.#len);
     this.#len = 0;
+    this.#buf = undefined;
     return bytes;
   }
 }

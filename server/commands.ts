@@ -6,7 +6,7 @@
  */
 import { type Command, helloName, type Rejection } from "../protocol/command.ts";
 import { err, ok } from "../protocol/reply.ts";
-import { formatState, HalError } from "../hal/types.ts";
+import { formatState, HalError, type LedState } from "../hal/types.ts";
 import type { LedService } from "./led_service.ts";
 
 /** Who sent a request, for `hello` and for the log. */
@@ -52,7 +52,9 @@ export function describeClient(c: ClientInfo): string {
 }
 
 /**
- * Runs `cmd` for `client` and returns the reply line (without LF).
+ * Runs `cmd` for `client` and returns the reply line (without LF). Only
+ * commands that change the LED wait for the driver: the others answer
+ * synchronously, which keeps the server's hot path free of promises.
  *
  * @example
  * ```ts
@@ -61,12 +63,12 @@ export function describeClient(c: ClientInfo): string {
  * // const { reply } = await execute(parseCommand("on"), service, client);  // "OK on"
  * ```
  */
-export async function execute(
+export function execute(
   cmd: Command | Rejection,
   service: LedService,
   client: ClientInfo,
   token?: string,
-): Promise<Outcome> {
+): Outcome | Promise<Outcome> {
   if (cmd.verb === "auth") {
     if (token === undefined) {
       return { reply: ok("auth (this server needs no token)"), close: false };
@@ -91,20 +93,12 @@ export async function execute(
       return { reply: err(cmd.code, cmd.text), close: false };
     case "blink":
     case "on":
-    case "off": {
-      const state = cmd.verb === "blink"
-        ? { mode: "blink" as const, hz: cmd.hz }
-        : { mode: cmd.verb };
-      try {
-        await service.request(state, describeClient(client));
-      } catch (e) {
-        const msg = e instanceof HalError
-          ? e.message
-          : `unexpected failure: ${(e as Error).message}`;
-        return { reply: err("led-fault", msg), close: false };
-      }
-      return { reply: ok(formatState(state) + noted(service)), close: false };
-    }
+    case "off":
+      return applyState(
+        cmd.verb === "blink" ? { mode: "blink", hz: cmd.hz } : { mode: cmd.verb },
+        service,
+        client,
+      );
     case "status":
       return { reply: ok(formatState(service.state) + noted(service)), close: false };
     case "hello": {
@@ -119,4 +113,19 @@ export async function execute(
     case "quit":
       return { reply: ok("bye"), close: true };
   }
+}
+
+/** Asks the service for `state`; a hardware fault becomes `ERR led-fault`. */
+async function applyState(
+  state: LedState,
+  service: LedService,
+  client: ClientInfo,
+): Promise<Outcome> {
+  try {
+    await service.request(state, describeClient(client));
+  } catch (e) {
+    const msg = e instanceof HalError ? e.message : `unexpected failure: ${(e as Error).message}`;
+    return { reply: err("led-fault", msg), close: false };
+  }
+  return { reply: ok(formatState(state) + noted(service)), close: false };
 }

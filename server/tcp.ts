@@ -7,9 +7,9 @@
  */
 import { type Clock, realClock, type TimerId } from "../hal/clock.ts";
 import { parseCommand } from "../protocol/command.ts";
-import { LineFramer, MAX_LINE } from "../protocol/framing.ts";
+import { type Frame, LineFramer, MAX_LINE } from "../protocol/framing.ts";
 import { err } from "../protocol/reply.ts";
-import { type ClientInfo, describeClient, execute } from "./commands.ts";
+import { type ClientInfo, describeClient, execute, type Outcome } from "./commands.ts";
 import { formatDuration } from "./duration.ts";
 import type { LedService } from "./led_service.ts";
 
@@ -227,12 +227,15 @@ class Session {
   readonly #service: LedService;
   readonly #opts: Opts;
   readonly #framer = new LineFramer(MAX_LINE);
-  #queue: Promise<void> = Promise.resolve();
+  /** Work started by a timer (frame or idle timeout) that the read loop must not overtake. */
+  #side: Promise<void> | undefined;
+  /** True while replies are being produced or written. */
   #busy = false;
   #lastByte: number;
   #idleTimer: TimerId | undefined;
   #frameTimer: TimerId | undefined;
   #ended = false;
+  #linger = false;
   #aborted = false;
   finished: Promise<void> = Promise.resolve();
 
@@ -259,7 +262,6 @@ class Session {
     if (verbose) log(`connected ${describeClient(this.#client)}`);
     this.#armIdle(this.#opts.idleTimeoutMs);
     const buf = new Uint8Array(READ_BUFFER);
-    let linger = false;
     try {
       while (!this.#ended) {
         let n: number | null;
@@ -269,55 +271,91 @@ class Session {
           break; // reset by peer, or closed by us
         }
         this.#clearFrameTimer();
-        if (n === null) {
-          // Half-close: a pending partial line is complete; answer it, then close.
-          const rest = this.#framer.flush();
-          if (rest) await this.#enqueue(() => this.#handleLine(rest));
-          await this.#queue;
-          break;
-        }
-        this.#lastByte = this.#opts.clock.now();
-        const frames = this.#framer.push(buf.subarray(0, n));
-        if (frames.length > 0) {
-          await this.#enqueue(async () => {
-            const replies: string[] = [];
-            for (const f of frames) {
-              if (f.kind === "too-long") {
-                replies.push(err("line-too-long", `line exceeds ${MAX_LINE} bytes; closing`));
-                this.#ended = true;
-                linger = true;
-                break;
-              }
-              const { reply, close } = await this.#outcome(f.bytes);
-              replies.push(reply);
-              if (close) {
-                this.#ended = true;
-                linger = true;
-                break;
-              }
-            }
-            await this.#write(replies.join("\n") + "\n");
-          });
+        if (this.#side) await this.#side; // a timer's reply goes out first
+        if (this.#ended) break;
+        try {
+          if (n === null) {
+            // Half-close: a pending partial line is complete; answer it, then close.
+            const rest = this.#framer.flush();
+            if (rest) await this.#answer([{ kind: "line", bytes: rest }]);
+            break;
+          }
+          this.#lastByte = this.#opts.clock.now();
+          const frames = this.#framer.push(buf.subarray(0, n));
+          if (frames.length > 0) await this.#answer(frames);
+        } catch {
+          break; // the write failed: the peer is gone
+        } finally {
+          this.#busy = false;
         }
         if (!this.#ended && this.#framer.pending) this.#armFrameTimer();
       }
     } finally {
       this.#clearTimers();
-      await this.#queue;
-      if (linger && !this.#aborted) await lingerClose(this.#conn);
-      else {
-        try {
-          this.#conn.close();
-        } catch { /* already closed */ }
-      }
+      if (this.#side) await this.#side;
+      if (this.#linger && !this.#aborted) await lingerClose(this.#conn);
+      else this.#closeConn();
       if (verbose) log(`disconnected ${describeClient(this.#client)}`);
     }
   }
 
-  /** Runs `work` after earlier work of this session; marks the session busy meanwhile. */
-  #enqueue(work: () => Promise<void>): Promise<void> {
-    const p = this.#queue.then(async () => {
-      if (this.#aborted) return;
+  /**
+   * Answers `frames` in order with one write. Replies that need no LED
+   * change are computed synchronously: no promise per request on the hot path.
+   */
+  #answer(frames: Frame[]): Promise<void> {
+    this.#busy = true;
+    let text = "";
+    for (let i = 0; i < frames.length; i++) {
+      const o = this.#outcome(frames[i]);
+      if (o instanceof Promise) return this.#answerSlowly(text, o, frames, i);
+      text += o.reply + "\n";
+      if (o.close) {
+        this.#closeAfterReply();
+        break;
+      }
+    }
+    return writeAll(this.#conn, enc.encode(text));
+  }
+
+  /** The rest of {@linkcode Session.#answer} once an outcome had to wait (the LED). */
+  async #answerSlowly(text: string, first: Promise<Outcome>, frames: Frame[], i: number): Promise<void> {
+    let o = await first;
+    for (;;) {
+      text += o.reply + "\n";
+      if (o.close) {
+        this.#closeAfterReply();
+        break;
+      }
+      if (++i >= frames.length) break;
+      o = await this.#outcome(frames[i]);
+    }
+    await writeAll(this.#conn, enc.encode(text));
+  }
+
+  #outcome(frame: Frame): Outcome | Promise<Outcome> {
+    if (frame.kind === "too-long") {
+      return { reply: err("line-too-long", `line exceeds ${MAX_LINE} bytes; closing`), close: true };
+    }
+    const cmd = parseCommand(frame.bytes);
+    const outcome = execute(cmd, this.#service, this.#client, this.#opts.token);
+    if (this.#opts.verbose) {
+      const shown = cmd.verb === "error" ? "(bad request)" : cmd.verb;
+      const log = (o: Outcome) => this.#opts.log(`${describeClient(this.#client)}: ${shown} → ${o.reply}`);
+      if (outcome instanceof Promise) outcome.then(log);
+      else log(outcome);
+    }
+    return outcome;
+  }
+
+  #closeAfterReply(): void {
+    this.#ended = true;
+    this.#linger = true;
+  }
+
+  /** Runs timer-started work so that the read loop waits for it; ends the session if it says so. */
+  #sideWork(work: () => Promise<void>): void {
+    this.#side = (async () => {
       this.#busy = true;
       try {
         await work();
@@ -325,30 +363,14 @@ class Session {
         this.#ended = true; // write failed: peer gone
       } finally {
         this.#busy = false;
+        this.#side = undefined;
       }
-    });
-    this.#queue = p;
-    return p;
-  }
-
-  async #outcome(bytes: Uint8Array) {
-    const cmd = parseCommand(bytes);
-    const outcome = await execute(cmd, this.#service, this.#client, this.#opts.token);
-    if (this.#opts.verbose) {
-      const shown = cmd.verb === "error" ? "(bad request)" : cmd.verb;
-      this.#opts.log(`${describeClient(this.#client)}: ${shown} → ${outcome.reply}`);
-    }
-    return outcome;
-  }
-
-  async #handleLine(bytes: Uint8Array): Promise<void> {
-    const { reply, close } = await this.#outcome(bytes);
-    if (close) this.#ended = true;
-    await this.#write(reply + "\n");
-  }
-
-  #write(text: string): Promise<void> {
-    return writeAll(this.#conn, enc.encode(text));
+      // The read loop is parked in read(): closing the socket ends it.
+      if (this.#ended) {
+        this.#clearTimers();
+        this.#closeConn();
+      }
+    })();
   }
 
   #armFrameTimer(): void {
@@ -356,7 +378,7 @@ class Session {
     this.#frameTimer = clock.setTimeout(() => {
       this.#frameTimer = undefined;
       const rest = this.#framer.flush();
-      if (rest) this.#enqueue(() => this.#handleLine(rest)).then(() => this.#endIfDone());
+      if (rest) this.#sideWork(() => this.#answer([{ kind: "line", bytes: rest }]));
     }, frameTimeoutMs);
   }
 
@@ -382,22 +404,11 @@ class Session {
       this.abort();
       return;
     }
-    this.#enqueue(async () => {
+    this.#sideWork(async () => {
       this.#ended = true;
-      await this.#write(
-        err("idle-timeout", `no data for ${formatDuration(idleTimeoutMs)}; closing`) + "\n",
-      );
-    }).then(() => this.#endIfDone());
-  }
-
-  /** The read loop is parked in read(): close the socket to end it. */
-  #endIfDone(): void {
-    if (this.#ended) {
-      this.#clearTimers();
-      try {
-        this.#conn.close();
-      } catch { /* closed */ }
-    }
+      const line = err("idle-timeout", `no data for ${formatDuration(idleTimeoutMs)}; closing`);
+      await writeAll(this.#conn, enc.encode(line + "\n"));
+    });
   }
 
   #clearTimers(): void {
@@ -406,13 +417,17 @@ class Session {
     this.#idleTimer = undefined;
   }
 
+  #closeConn(): void {
+    try {
+      this.#conn.close();
+    } catch { /* closed already */ }
+  }
+
   /** Closes now, without a reply (shutdown, or a peer that does not read). */
   abort(): void {
     this.#aborted = true;
     this.#ended = true;
     this.#clearTimers();
-    try {
-      this.#conn.close();
-    } catch { /* closed */ }
+    this.#closeConn();
   }
 }
