@@ -101,6 +101,13 @@ function reject(code: ErrorCode, text: string): Rejection {
   return { verb: "error", code, text };
 }
 
+/** True when `bytes` is short, plain ASCII (then it is valid UTF-8 as it is). */
+function isAscii(bytes: Uint8Array): boolean {
+  if (bytes.length > 256) return false;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] > 0x7f) return false;
+  return true;
+}
+
 /** Folds a verb's case the way the firmware can too: ASCII letters and É. */
 function foldVerb(word: string): string {
   let v = word.replace(/[A-Z]/g, (c) => c.toLowerCase()).replaceAll("É", "é");
@@ -123,6 +130,9 @@ export function parseCommand(line: Uint8Array | string): Command | Rejection {
   let text: string;
   if (typeof line === "string") {
     text = line;
+  } else if (isAscii(line)) {
+    // Nearly every request: skip the decoder (a runtime call) for short ASCII lines.
+    text = String.fromCharCode.apply(null, line as unknown as number[]);
   } else {
     try {
       text = utf8.decode(line);
@@ -136,8 +146,8 @@ export function parseCommand(line: Uint8Array | string): Command | Rejection {
   }
   const words = text.split(/[ \t]+/).filter((w) => w !== "");
   if (words.length === 0) return reject("unknown-command", "empty line (try: help)");
-  const verbWord = foldVerb(words[0]);
-  const verb = VERBS[verbWord];
+  const verbWord = Object.hasOwn(VERBS, words[0]) ? words[0] : foldVerb(words[0]);
+  const verb = Object.hasOwn(VERBS, verbWord) ? VERBS[verbWord] : undefined;
   const args = words.slice(1);
   switch (verb) {
     case undefined:

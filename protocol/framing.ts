@@ -15,8 +15,9 @@ export type Frame =
 
 /**
  * Accumulates bytes and cuts them into lines. After a `too-long` frame the
- * framer is spent: the connection is to be closed. Line bytes handed out are
- * copies, safe to keep.
+ * framer is spent: the connection is to be closed. A line that arrived whole
+ * in one chunk is handed out as a view of that chunk (no copy): use it before
+ * the chunk's buffer is reused, or copy it.
  *
  * @example
  * ```ts
@@ -47,7 +48,10 @@ export class LineFramer {
     return this.#len > 0;
   }
 
-  /** Feeds bytes; returns the complete lines (LF removed, CR kept) in order. */
+  /**
+   * Feeds bytes; returns the complete lines (LF removed, CR kept) in order.
+   * Lines may be views into `chunk`.
+   */
   push(chunk: Uint8Array): Frame[] {
     const frames: Frame[] = [];
     if (this.#spent) return frames;
@@ -72,7 +76,7 @@ export class LineFramer {
       }
       let bytes: Uint8Array;
       if (this.#len === 0) {
-        bytes = chunk.slice(start, end);
+        bytes = chunk.subarray(start, end);
       } else {
         bytes = new Uint8Array(this.#len + piece);
         bytes.set(this.#buf!.subarray(0, this.#len));

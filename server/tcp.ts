@@ -41,6 +41,7 @@ const enc = new TextEncoder();
 // Per connection and held for its whole life: 512 B is plenty for short request
 // lines (the framer joins longer ones) and saves ~16 MB at 10,000 connections.
 const READ_BUFFER = 512;
+const REPLY_BUFFER = 256;
 const LINGER_MS = 1000;
 const LINGER_BYTES = 1 << 20;
 
@@ -234,6 +235,8 @@ class Session {
   #lastByte: number;
   #idleTimer: TimerId | undefined;
   #frameTimer: TimerId | undefined;
+  /** Reply bytes; off the V8 heap (> 64 B), reused: writes of one session never overlap. */
+  #out: Uint8Array | undefined;
   #ended = false;
   #linger = false;
   #aborted = false;
@@ -315,11 +318,24 @@ class Session {
         break;
       }
     }
-    return writeAll(this.#conn, enc.encode(text));
+    return this.#send(text);
+  }
+
+  /** Writes `text` whole, through the session's reusable buffer when it fits. */
+  #send(text: string): Promise<void> {
+    this.#out ??= new Uint8Array(REPLY_BUFFER);
+    const r = enc.encodeInto(text, this.#out);
+    const bytes = r.read === text.length ? this.#out.subarray(0, r.written) : enc.encode(text);
+    return writeAll(this.#conn, bytes);
   }
 
   /** The rest of {@linkcode Session.#answer} once an outcome had to wait (the LED). */
-  async #answerSlowly(text: string, first: Promise<Outcome>, frames: Frame[], i: number): Promise<void> {
+  async #answerSlowly(
+    text: string,
+    first: Promise<Outcome>,
+    frames: Frame[],
+    i: number,
+  ): Promise<void> {
     let o = await first;
     for (;;) {
       text += o.reply + "\n";
@@ -330,18 +346,22 @@ class Session {
       if (++i >= frames.length) break;
       o = await this.#outcome(frames[i]);
     }
-    await writeAll(this.#conn, enc.encode(text));
+    await this.#send(text);
   }
 
   #outcome(frame: Frame): Outcome | Promise<Outcome> {
     if (frame.kind === "too-long") {
-      return { reply: err("line-too-long", `line exceeds ${MAX_LINE} bytes; closing`), close: true };
+      return {
+        reply: err("line-too-long", `line exceeds ${MAX_LINE} bytes; closing`),
+        close: true,
+      };
     }
     const cmd = parseCommand(frame.bytes);
     const outcome = execute(cmd, this.#service, this.#client, this.#opts.token);
     if (this.#opts.verbose) {
       const shown = cmd.verb === "error" ? "(bad request)" : cmd.verb;
-      const log = (o: Outcome) => this.#opts.log(`${describeClient(this.#client)}: ${shown} → ${o.reply}`);
+      const log = (o: Outcome) =>
+        this.#opts.log(`${describeClient(this.#client)}: ${shown} → ${o.reply}`);
       if (outcome instanceof Promise) outcome.then(log);
       else log(outcome);
     }
@@ -407,7 +427,7 @@ class Session {
     this.#sideWork(async () => {
       this.#ended = true;
       const line = err("idle-timeout", `no data for ${formatDuration(idleTimeoutMs)}; closing`);
-      await writeAll(this.#conn, enc.encode(line + "\n"));
+      await this.#send(line + "\n");
     });
   }
 
