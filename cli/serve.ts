@@ -135,7 +135,7 @@ export async function serve(args: string[]): Promise<number> {
   });
   service = new LedService(driver, { log });
   try {
-    server = TcpServer.listen(service, {
+    server = await TcpServer.listen(service, {
       hostname,
       port,
       idleTimeoutMs,

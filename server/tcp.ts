@@ -3,8 +3,14 @@
  * request in order, idle timeout, frame timeout for clients that send a
  * command without newline, a connection cap, bounded buffers.
  *
+ * Built on `node:net` rather than `Deno.listen`: under load, `Deno.Conn`
+ * reads were served unfairly (at 1,000 busy clients some connections got no
+ * reply for a second while others got hundreds; see docs/PERFORMANCE.md),
+ * and `node:net` sockets cost about half the memory per connection.
+ *
  * @module
  */
+import { createServer, type Server, type Socket } from "node:net";
 import { type Clock, realClock, type TimerId } from "../hal/clock.ts";
 import { parseCommand } from "../protocol/command.ts";
 import { type Frame, LineFramer, MAX_LINE } from "../protocol/framing.ts";
@@ -37,17 +43,28 @@ export interface TcpServerOptions {
 
 type Opts = Required<Omit<TcpServerOptions, "hostname" | "port" | "token">> & { token?: string };
 
-const enc = new TextEncoder();
-// Per connection and held for its whole life: 512 B is plenty for short request
-// lines (the framer joins longer ones) and saves ~16 MB at 10,000 connections.
-const READ_BUFFER = 512;
-const REPLY_BUFFER = 256;
+/** How long a closing connection may still send before it is cut, in ms. */
 const LINGER_MS = 1000;
+/** How much a closing connection may still send before it is cut. */
 const LINGER_BYTES = 1 << 20;
+/** How long a refused (busy) connection is kept to read its ERR line, in ms. */
+const REFUSE_LINGER_MS = 200;
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+/** Turns node's listen errors into the `Deno.errors` the CLI explains. */
+function listenError(e: NodeJS.ErrnoException): Error {
+  const message = e.message;
+  switch (e.code) {
+    case "EADDRINUSE":
+      return new Deno.errors.AddrInUse(message);
+    case "EADDRNOTAVAIL":
+    case "EINVAL": // what Deno's node:net reports for an address not on this machine
+      return new Deno.errors.AddrNotAvailable(message);
+    case "EACCES":
+    case "EPERM":
+      return new Deno.errors.PermissionDenied(message);
+    default:
+      return e;
+  }
 }
 
 /**
@@ -59,71 +76,82 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
  * import { LedService } from "./led_service.ts";
  * import { openLed } from "../hal/select.ts";
  * const service = new LedService(await openLed("mock"));
- * const server = TcpServer.listen(service, { port: 0 });
+ * const server = await TcpServer.listen(service, { port: 0 });
  * console.log(`listening on ${server.port}`);
  * await server.close();
  * ```
  */
 export class TcpServer {
-  readonly #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
+  readonly #server: Server;
   readonly #service: LedService;
   readonly #opts: Opts;
   readonly #sessions = new Set<Session>();
-  readonly #done: Promise<void>;
   #nextId = 1;
-  #closing = false;
+  #closing: Promise<void> | undefined;
 
-  private constructor(
-    listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>,
-    service: LedService,
-    opts: TcpServerOptions,
-  ) {
-    this.#listener = listener;
+  private constructor(server: Server, service: LedService, opts: Opts) {
+    this.#server = server;
     this.#service = service;
-    this.#opts = {
-      idleTimeoutMs: opts.idleTimeoutMs ?? 10_000,
-      frameTimeoutMs: opts.frameTimeoutMs ?? 100,
-      maxClients: opts.maxClients ?? 1000,
-      clock: opts.clock ?? realClock,
-      log: opts.log ?? ((l) => console.log(l)),
-      verbose: opts.verbose ?? false,
-      token: opts.token,
-    };
-    for (
-      const [k, v] of Object.entries({
-        idleTimeoutMs: this.#opts.idleTimeoutMs,
-        frameTimeoutMs: this.#opts.frameTimeoutMs,
-      })
-    ) {
-      if (!(v >= 0 && Number.isFinite(v))) throw new RangeError(`${k} must be ≥ 0 ms, got ${v}`);
-    }
-    if (!(Number.isInteger(this.#opts.maxClients) && this.#opts.maxClients >= 1)) {
-      throw new RangeError(`maxClients must be a whole number ≥ 1, got ${this.#opts.maxClients}`);
-    }
-    this.#done = this.#acceptLoop();
+    this.#opts = opts;
+    server.on("connection", (socket: Socket) => this.#accept(socket));
+    // Accept failures (EMFILE…) do not stop the server: say so and go on.
+    server.on(
+      "error",
+      (e: Error) => this.#opts.log(`accept failed: ${e.message}; still listening`),
+    );
   }
 
   /**
-   * Starts listening. Throws `Deno.errors.AddrInUse` and friends from
-   * `Deno.listen` as they are; the CLI turns them into one clear line.
+   * Starts listening. Rejects with `Deno.errors.AddrInUse`,
+   * `AddrNotAvailable` or `PermissionDenied` (the CLI turns them into one
+   * clear line), `RangeError` for bad options.
    */
-  static listen(service: LedService, options: TcpServerOptions = {}): TcpServer {
-    const listener = Deno.listen({
-      hostname: options.hostname ?? "127.0.0.1",
-      port: options.port ?? 10000,
-      transport: "tcp",
+  static listen(service: LedService, options: TcpServerOptions = {}): Promise<TcpServer> {
+    const opts: Opts = {
+      idleTimeoutMs: options.idleTimeoutMs ?? 10_000,
+      frameTimeoutMs: options.frameTimeoutMs ?? 100,
+      maxClients: options.maxClients ?? 1000,
+      clock: options.clock ?? realClock,
+      log: options.log ?? ((l) => console.log(l)),
+      verbose: options.verbose ?? false,
+      token: options.token,
+    };
+    for (
+      const [k, v] of [["idleTimeoutMs", opts.idleTimeoutMs], [
+        "frameTimeoutMs",
+        opts.frameTimeoutMs,
+      ]] as const
+    ) {
+      if (!(v >= 0 && Number.isFinite(v))) {
+        return Promise.reject(new RangeError(`${k} must be ≥ 0 ms, got ${v}`));
+      }
+    }
+    if (!(Number.isInteger(opts.maxClients) && opts.maxClients >= 1)) {
+      return Promise.reject(
+        new RangeError(`maxClients must be a whole number ≥ 1, got ${opts.maxClients}`),
+      );
+    }
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: false });
+    return new Promise((resolve, reject) => {
+      const onError = (e: NodeJS.ErrnoException) => reject(listenError(e));
+      server.once("error", onError);
+      server.listen({ host: options.hostname ?? "127.0.0.1", port: options.port ?? 10000 }, () => {
+        server.off("error", onError);
+        resolve(new TcpServer(server, service, opts));
+      });
     });
-    return new TcpServer(listener, service, options);
   }
 
   /** The port actually bound. */
   get port(): number {
-    return this.#listener.addr.port;
+    const a = this.#server.address();
+    return typeof a === "object" && a ? a.port : 0;
   }
 
   /** The address actually bound. */
   get hostname(): string {
-    return this.#listener.addr.hostname;
+    const a = this.#server.address();
+    return typeof a === "object" && a ? a.address : "";
   }
 
   /** Connected clients right now. */
@@ -131,222 +159,165 @@ export class TcpServer {
     return this.#sessions.size;
   }
 
-  async #acceptLoop(): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (e) {
-        if (this.#closing || e instanceof Deno.errors.BadResource) return;
-        // EMFILE and the like: say so, back off a little, keep serving.
-        this.#opts.log(`accept failed: ${(e as Error).message}; still listening`);
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
-      if (this.#closing) {
-        conn.close();
-        continue;
-      }
-      try {
-        conn.setNoDelay(true);
-      } catch { /* closed already */ }
-      const remote = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
-      if (this.#sessions.size >= this.#opts.maxClients) {
-        if (this.#opts.verbose) {
-          this.#opts.log(`refused ${remote}: ${this.#sessions.size} clients (the limit)`);
-        }
-        this.#refuse(conn);
-        continue;
-      }
-      const session = new Session(conn, { id: this.#nextId++, remote }, this.#service, this.#opts);
-      this.#sessions.add(session);
-      this.#service.countClient(1);
-      session.run().finally(() => {
-        this.#sessions.delete(session);
-        this.#service.countClient(-1);
-      });
+  #accept(socket: Socket): void {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (this.#closing) {
+      socket.destroy();
+      return;
     }
-  }
-
-  #refuse(conn: Deno.TcpConn): void {
-    const line = err(
-      "busy",
-      `server has ${this.#opts.maxClients} clients (its limit); try again later`,
-    );
-    writeAll(conn, enc.encode(line + "\n"))
-      .then(() => lingerClose(conn, 200))
-      .catch(() => {
-        try {
-          conn.close();
-        } catch { /* gone */ }
-      });
+    socket.setNoDelay(true);
+    if (this.#sessions.size >= this.#opts.maxClients) {
+      if (this.#opts.verbose) {
+        this.#opts.log(`refused ${remote}: ${this.#sessions.size} clients (the limit)`);
+      }
+      const line = err(
+        "busy",
+        `server has ${this.#opts.maxClients} clients (its limit); try again later`,
+      );
+      socket.on("error", () => {});
+      socket.end(line + "\n");
+      lingerThenDestroy(socket, REFUSE_LINGER_MS);
+      return;
+    }
+    const session = new Session(socket, { id: this.#nextId++, remote }, this.#service, this.#opts);
+    this.#sessions.add(session);
+    this.#service.countClient(1);
+    session.finished.then(() => {
+      this.#sessions.delete(session);
+      this.#service.countClient(-1);
+    });
   }
 
   /** Stops listening and closes every connection (FIN). Idempotent. */
-  async close(): Promise<void> {
-    if (!this.#closing) {
-      this.#closing = true;
-      try {
-        this.#listener.close();
-      } catch { /* already closed */ }
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const stopped = new Promise<void>((r) => this.#server.close(() => r()));
       for (const s of this.#sessions) s.abort();
-    }
-    await this.#done;
-    await Promise.all([...this.#sessions].map((s) => s.finished));
+      await Promise.all([...this.#sessions].map((s) => s.finished));
+      await stopped;
+    })();
+    return this.#closing;
   }
 }
 
-/** Half-closes, then reads and discards what the peer still sends (bounded), then closes. */
-async function lingerClose(conn: Deno.Conn, ms = LINGER_MS): Promise<void> {
-  try {
-    await conn.closeWrite();
-  } catch { /* peer gone */ }
-  const timer = setTimeout(() => {
-    try {
-      conn.close();
-    } catch { /* closed */ }
-  }, ms);
-  const buf = new Uint8Array(4096);
-  let total = 0;
-  try {
-    for (;;) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      total += n;
-      if (total > LINGER_BYTES) break;
-    }
-  } catch { /* closed by the timer or reset */ }
-  clearTimeout(timer);
-  try {
-    conn.close();
-  } catch { /* closed */ }
+/**
+ * After our FIN: read and drop what the peer still sends (bounded), and cut
+ * the connection at its FIN or after `ms`, whichever comes first. Closing
+ * with unread data would send a reset that could destroy our last reply.
+ */
+function lingerThenDestroy(socket: Socket, ms: number): void {
+  let bytes = 0;
+  const timer = setTimeout(() => socket.destroy(), ms);
+  socket.removeAllListeners("data");
+  socket.on("data", (chunk: Uint8Array) => {
+    bytes += chunk.length;
+    if (bytes > LINGER_BYTES) socket.destroy();
+  });
+  socket.once("end", () => socket.destroy());
+  socket.once("close", () => clearTimeout(timer));
+  socket.resume();
 }
 
 class Session {
-  readonly #conn: Deno.TcpConn;
+  readonly #socket: Socket;
   readonly #client: ClientInfo;
   readonly #service: LedService;
   readonly #opts: Opts;
   readonly #framer = new LineFramer(MAX_LINE);
-  /** Work started by a timer (frame or idle timeout) that the read loop must not overtake. */
-  #side: Promise<void> | undefined;
-  /** True while replies are being produced or written. */
-  #busy = false;
+  /** Replies that had to wait for the LED; the socket is paused meanwhile. */
+  #work: Promise<void> | undefined;
   #lastByte: number;
   #idleTimer: TimerId | undefined;
   #frameTimer: TimerId | undefined;
-  /** Reply bytes; off the V8 heap (> 64 B), reused: writes of one session never overlap. */
-  #out: Uint8Array | undefined;
+  /** No more requests are read: a closing reply was sent, or the peer is gone. */
   #ended = false;
-  #linger = false;
-  #aborted = false;
-  finished: Promise<void> = Promise.resolve();
+  readonly finished: Promise<void>;
 
-  constructor(
-    conn: Deno.TcpConn,
-    client: ClientInfo,
-    service: LedService,
-    opts: Opts,
-  ) {
-    this.#conn = conn;
+  constructor(socket: Socket, client: ClientInfo, service: LedService, opts: Opts) {
+    this.#socket = socket;
     this.#client = client;
     this.#service = service;
     this.#opts = opts;
     this.#lastByte = opts.clock.now();
+    this.finished = new Promise((resolve) => {
+      socket.once("close", () => {
+        this.#ended = true;
+        this.#clearTimers();
+        if (opts.verbose) opts.log(`disconnected ${describeClient(client)}`);
+        resolve();
+      });
+    });
+    socket.on("error", () => socket.destroy()); // reset by peer, write after close…
+    socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
+    socket.on("end", () => this.#onEnd());
+    if (opts.verbose) opts.log(`connected ${describeClient(client)}`);
+    this.#armIdle(opts.idleTimeoutMs);
   }
 
-  run(): Promise<void> {
-    this.finished = this.#run();
-    return this.finished;
+  #onData(chunk: Uint8Array): void {
+    if (this.#ended) return;
+    this.#lastByte = this.#opts.clock.now();
+    this.#clearFrameTimer();
+    const frames = this.#framer.push(chunk);
+    if (frames.length > 0) this.#answer(frames);
+    this.#armFrameTimerIfPending();
   }
 
-  async #run(): Promise<void> {
-    const { verbose, log } = this.#opts;
-    if (verbose) log(`connected ${describeClient(this.#client)}`);
-    this.#armIdle(this.#opts.idleTimeoutMs);
-    const buf = new Uint8Array(READ_BUFFER);
-    try {
-      while (!this.#ended) {
-        let n: number | null;
-        try {
-          n = await this.#conn.read(buf);
-        } catch {
-          break; // reset by peer, or closed by us
-        }
-        this.#clearFrameTimer();
-        if (this.#side) await this.#side; // a timer's reply goes out first
-        if (this.#ended) break;
-        try {
-          if (n === null) {
-            // Half-close: a pending partial line is complete; answer it, then close.
-            const rest = this.#framer.flush();
-            if (rest) await this.#answer([{ kind: "line", bytes: rest }]);
-            break;
-          }
-          this.#lastByte = this.#opts.clock.now();
-          const frames = this.#framer.push(buf.subarray(0, n));
-          if (frames.length > 0) await this.#answer(frames);
-        } catch {
-          break; // the write failed: the peer is gone
-        } finally {
-          this.#busy = false;
-        }
-        if (!this.#ended && this.#framer.pending) this.#armFrameTimer();
-      }
-    } finally {
-      this.#clearTimers();
-      if (this.#side) await this.#side;
-      if (this.#linger && !this.#aborted) await lingerClose(this.#conn);
-      else this.#closeConn();
-      if (verbose) log(`disconnected ${describeClient(this.#client)}`);
+  /** The peer half-closed: a pending partial line is complete; answer it, then FIN. */
+  async #onEnd(): Promise<void> {
+    if (this.#work) await this.#work;
+    if (this.#ended) return;
+    this.#clearFrameTimer();
+    const rest = this.#framer.flush();
+    if (rest) {
+      this.#answer([{ kind: "line", bytes: rest }]);
+      if (this.#work) await this.#work;
     }
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#socket.end(); // FIN after the replies; "close" follows
   }
 
   /**
    * Answers `frames` in order with one write. Replies that need no LED
-   * change are computed synchronously: no promise per request on the hot path.
+   * change are computed synchronously; when one must wait (the LED), the
+   * socket is paused so later requests stay behind it.
    */
-  #answer(frames: Frame[]): Promise<void> {
-    this.#busy = true;
+  #answer(frames: Frame[]): void {
     let text = "";
     for (let i = 0; i < frames.length; i++) {
       const o = this.#outcome(frames[i]);
-      if (o instanceof Promise) return this.#answerSlowly(text, o, frames, i);
-      text += o.reply + "\n";
-      if (o.close) {
-        this.#closeAfterReply();
-        break;
+      if (o instanceof Promise) {
+        // Keep the rest: the frames may be views of a buffer that gets reused.
+        const rest = frames.slice(i + 1).map((f): Frame =>
+          f.kind === "line" ? { kind: "line", bytes: f.bytes.slice() } : f
+        );
+        this.#socket.pause();
+        this.#work = this.#answerSlowly(text, o, rest).finally(() => {
+          this.#work = undefined;
+          if (!this.#ended) {
+            this.#socket.resume();
+            this.#armFrameTimerIfPending();
+          }
+        });
+        return;
       }
+      text += o.reply + "\n";
+      if (o.close) return this.#closeWith(text);
     }
-    return this.#send(text);
+    this.#send(text);
   }
 
-  /** Writes `text` whole, through the session's reusable buffer when it fits. */
-  #send(text: string): Promise<void> {
-    this.#out ??= new Uint8Array(REPLY_BUFFER);
-    const r = enc.encodeInto(text, this.#out);
-    const bytes = r.read === text.length ? this.#out.subarray(0, r.written) : enc.encode(text);
-    return writeAll(this.#conn, bytes);
-  }
-
-  /** The rest of {@linkcode Session.#answer} once an outcome had to wait (the LED). */
-  async #answerSlowly(
-    text: string,
-    first: Promise<Outcome>,
-    frames: Frame[],
-    i: number,
-  ): Promise<void> {
+  async #answerSlowly(text: string, first: Promise<Outcome>, rest: Frame[]): Promise<void> {
     let o = await first;
-    for (;;) {
+    for (let i = 0;; i++) {
+      if (this.#ended) return; // the peer went away meanwhile
       text += o.reply + "\n";
-      if (o.close) {
-        this.#closeAfterReply();
-        break;
-      }
-      if (++i >= frames.length) break;
-      o = await this.#outcome(frames[i]);
+      if (o.close) return this.#closeWith(text);
+      if (i >= rest.length) break;
+      o = await this.#outcome(rest[i]);
     }
-    await this.#send(text);
+    this.#send(text);
   }
 
   #outcome(frame: Frame): Outcome | Promise<Outcome> {
@@ -368,37 +339,33 @@ class Session {
     return outcome;
   }
 
-  #closeAfterReply(): void {
+  /** Writes; a peer that does not read makes the socket pause reading until it drains. */
+  #send(text: string): void {
+    if (this.#socket.write(text)) return;
+    this.#socket.pause();
+    this.#socket.once("drain", () => {
+      if (!this.#ended && !this.#work) this.#socket.resume();
+    });
+  }
+
+  /** Sends the last reply, then FIN, then lingers. */
+  #closeWith(text: string): void {
     this.#ended = true;
-    this.#linger = true;
+    this.#clearTimers();
+    this.#socket.end(text);
+    lingerThenDestroy(this.#socket, LINGER_MS);
   }
 
-  /** Runs timer-started work so that the read loop waits for it; ends the session if it says so. */
-  #sideWork(work: () => Promise<void>): void {
-    this.#side = (async () => {
-      this.#busy = true;
-      try {
-        await work();
-      } catch {
-        this.#ended = true; // write failed: peer gone
-      } finally {
-        this.#busy = false;
-        this.#side = undefined;
-      }
-      // The read loop is parked in read(): closing the socket ends it.
-      if (this.#ended) {
-        this.#clearTimers();
-        this.#closeConn();
-      }
-    })();
-  }
-
-  #armFrameTimer(): void {
+  #armFrameTimerIfPending(): void {
+    if (this.#ended || this.#work || !this.#framer.pending || this.#frameTimer !== undefined) {
+      return;
+    }
     const { frameTimeoutMs, clock } = this.#opts;
     this.#frameTimer = clock.setTimeout(() => {
       this.#frameTimer = undefined;
+      if (this.#ended || this.#work) return;
       const rest = this.#framer.flush();
-      if (rest) this.#sideWork(() => this.#answer([{ kind: "line", bytes: rest }]));
+      if (rest) this.#answer([{ kind: "line", bytes: rest }]);
     }, frameTimeoutMs);
   }
 
@@ -415,20 +382,19 @@ class Session {
 
   #checkIdle(): void {
     this.#idleTimer = undefined;
+    if (this.#ended) return;
     const { idleTimeoutMs, clock, verbose, log } = this.#opts;
     const silent = clock.now() - this.#lastByte;
     if (silent < idleTimeoutMs) return this.#armIdle(idleTimeoutMs - silent);
     if (verbose) log(`idle timeout for ${describeClient(this.#client)}`);
-    if (this.#busy) {
-      // Stuck writing to a peer that does not read: drop it.
+    if (this.#work || this.#socket.writableLength > 0) {
+      // Stuck: waiting on the LED or on a peer that does not read. Drop it.
       this.abort();
       return;
     }
-    this.#sideWork(async () => {
-      this.#ended = true;
-      const line = err("idle-timeout", `no data for ${formatDuration(idleTimeoutMs)}; closing`);
-      await this.#send(line + "\n");
-    });
+    this.#closeWith(
+      err("idle-timeout", `no data for ${formatDuration(idleTimeoutMs)}; closing`) + "\n",
+    );
   }
 
   #clearTimers(): void {
@@ -437,17 +403,12 @@ class Session {
     this.#idleTimer = undefined;
   }
 
-  #closeConn(): void {
-    try {
-      this.#conn.close();
-    } catch { /* closed already */ }
-  }
-
-  /** Closes now, without a reply (shutdown, or a peer that does not read). */
+  /** Closes now, without a reply (shutdown, or a peer that does not read): FIN, then cut. */
   abort(): void {
-    this.#aborted = true;
+    if (this.#socket.destroyed) return;
     this.#ended = true;
     this.#clearTimers();
-    this.#closeConn();
+    this.#socket.end();
+    lingerThenDestroy(this.#socket, 100);
   }
 }
