@@ -12,8 +12,12 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   dpkg --add-architecture arm64
 fi
 apt-get update -qq
+# npm installs the pinned Deno; the machine's Node.js usually brings it (and
+# Debian's npm package conflicts with non-Debian Node.js builds).
+extra=()
+command -v npm >/dev/null || extra+=(npm)
 apt-get install -y -qq --no-install-recommends \
-  ca-certificates npm python3 \
+  "${extra[@]}" ca-certificates python3 \
   gcc clang make pkg-config libc6-dev \
   liblwip-dev libcmocka-dev \
   gcc-arm-none-eabi libnewlib-arm-none-eabi \
