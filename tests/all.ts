@@ -1,5 +1,6 @@
 /**
- * Runs every test suite and sums them: the Deno tests, then each executable
+ * Runs every test suite and sums them: the Deno tests, the browser tests
+ * (Deno tests driving Chromium, reported on their own line), then each
  * `tests/suites/*.sh` (C firmware, browser, emulated Pi, …). Each suite
  * script prints `N passed, N failed[, N skipped]` as its last such line.
  *
@@ -7,8 +8,8 @@
  * (`CI=true`) or with `LEDCTL_REQUIRE_ALL=1`, a skipped test counts as
  * failed: CI installs everything, so nothing may be skipped there.
  *
- * Usage: `deno task test [suite-name…]` (names: deno, and the scripts' base
- * names, e.g. `firmware`, `pi`).
+ * Usage: `deno task test [suite-name…]` (names: deno, browser, and the
+ * scripts' base names, e.g. `firmware`, `pi`).
  *
  * @module
  */
@@ -76,12 +77,21 @@ function parsePlain(out: string, code: number): Tally {
 const results: [string, Tally][] = [];
 const deno = Deno.execPath();
 
-if (wanted.size === 0 || wanted.has("deno")) {
-  console.log("\n=== suite: deno (deno test) ===");
-  const { code, out } = await runEcho(deno, ["test", "--allow-all", "--parallel"], {
-    LEDCTL_DENO: deno,
-  });
-  results.push(["deno", parseDeno(out, code)]);
+// Deno suites: the unit and end-to-end tests, then the browser tests on their own line.
+const denoSuites: [string, string[]][] = [
+  ["deno", [
+    "test",
+    "--allow-all",
+    "--parallel",
+    "--ignore=tests/browser/,tests/pi/,firmware/,.tools/,dist/",
+  ]],
+  ["browser", ["test", "--allow-all", "tests/browser/"]],
+];
+for (const [name, args] of denoSuites) {
+  if (wanted.size > 0 && !wanted.has(name)) continue;
+  console.log(`\n=== suite: ${name} (deno ${args.join(" ")}) ===`);
+  const { code, out } = await runEcho(deno, args, { LEDCTL_DENO: deno });
+  results.push([name, parseDeno(out, code)]);
 }
 
 const scripts: string[] = [];
