@@ -1,158 +1,29 @@
 /**
- * The few libc calls the GPIO backend needs, through Deno FFI. Only
- * `--allow-ffi` is required: Deno's own file APIs would need `--allow-all`
- * for anything under `/dev`, `/proc` or `/sys`.
- *
- * Every call that can fail returns `-1` (or null) and leaves its code in
- * `errno`; {@linkcode SysError} captures it right after the call, before any
- * other libc call can overwrite it.
+ * The GPIO backend's libc helpers (open, ioctl, directory listing, small
+ * file reads), over the shared FFI binding in `../libc.ts`, whose names are
+ * re-exported here. Each helper captures errno right after the failing
+ * call, in a {@linkcode SysError}.
  *
  * @module
  */
 
-const symbols = {
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
-  opendir: { parameters: ["buffer"], result: "pointer" },
-  readdir: { parameters: ["pointer"], result: "pointer" },
-  closedir: { parameters: ["pointer"], result: "i32" },
-  access: { parameters: ["buffer", "i32"], result: "i32" },
-  getpagesize: { parameters: [], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-  strerror: { parameters: ["i32"], result: "pointer" },
-} as const;
+export {
+  cString,
+  describeErrno,
+  Errno,
+  errno,
+  libc,
+  O_CLOEXEC,
+  O_RDONLY,
+  O_RDWR,
+  SysError,
+} from "../libc.ts";
+import { cString, Errno, errno, libc, O_CLOEXEC, O_RDONLY, SysError } from "../libc.ts";
 
-type Libc = Deno.DynamicLibrary<typeof symbols>["symbols"];
-
-let lib: Libc | undefined;
-
-/**
- * Loads libc on first use. Throws `Deno.errors.NotCapable` without
- * `--allow-ffi`, and an `Error` where there is no glibc (`libc.so.6`).
- *
- * @example
- * ```ts
- * import { libc } from "./libc.ts";
- * console.log(libc().getpagesize()); // 4096
- * ```
- */
-export function libc(): Libc {
-  lib ??= Deno.dlopen("libc.so.6", symbols).symbols;
-  return lib;
-}
-
-/** `open(2)` flags (identical on x86_64 and aarch64). */
-export const O_RDONLY = 0;
-/** Open for reading and writing. */
-export const O_RDWR = 2;
-/** Close on exec, so spawned programs do not inherit the fd. */
-export const O_CLOEXEC = 0x80000;
 /** `access(2)` mode bits. */
 export const R_OK = 4;
 /** Write permission for `access(2)`. */
 export const W_OK = 2;
-
-/** errno values the backend tells apart. */
-export const Errno = {
-  EPERM: 1,
-  ENOENT: 2,
-  EINTR: 4,
-  EIO: 5,
-  ENXIO: 6,
-  EBADF: 9,
-  EAGAIN: 11,
-  EACCES: 13,
-  EBUSY: 16,
-  ENODEV: 19,
-  EINVAL: 22,
-  ENOTTY: 25,
-  ETIMEDOUT: 110,
-} as const;
-
-/**
- * A failed libc call: what was called, on what, and the errno it left.
- *
- * @example
- * ```ts
- * import { SysError, Errno } from "./libc.ts";
- * const e = new SysError("open", "/dev/gpiochip9", Errno.ENOENT);
- * console.log(e.message); // open /dev/gpiochip9: No such file or directory (ENOENT)
- * ```
- */
-export class SysError extends Error {
-  /** The errno value. */
-  readonly errno: number;
-  /** The libc call that failed, e.g. `open` or `GPIO_V2_GET_LINE_IOCTL`. */
-  readonly call: string;
-  /** What it was called on, e.g. a path. */
-  readonly target: string;
-  /** Records `errno` for `call` on `target`. */
-  constructor(call: string, target: string, errno: number) {
-    super(`${call} ${target}: ${describeErrno(errno)}`);
-    this.name = "SysError";
-    this.errno = errno;
-    this.call = call;
-    this.target = target;
-  }
-}
-
-const errnoNames = new Map<number, string>(
-  Object.entries(Errno).map(([name, value]) => [value, name]),
-);
-
-/**
- * `strerror(errno)` plus the symbolic name when known, e.g.
- * `Device or resource busy (EBUSY)`. Works without FFI too (then only the name).
- *
- * @example
- * ```ts
- * import { describeErrno } from "./libc.ts";
- * describeErrno(16); // "Device or resource busy (EBUSY)"
- * ```
- */
-export function describeErrno(errno: number): string {
-  const name = errnoNames.get(errno) ?? `errno ${errno}`;
-  try {
-    const p = libc().strerror(errno);
-    if (p) return `${Deno.UnsafePointerView.getCString(p)} (${name})`;
-  } catch {
-    // no FFI: fall through to the bare name
-  }
-  return name;
-}
-
-/**
- * The calling thread's current errno. Call it immediately after the call
- * that failed.
- *
- * @example
- * ```ts
- * import { errno, libc } from "./libc.ts";
- * if (libc().close(-1) < 0) console.log(errno()); // 9 (EBADF)
- * ```
- */
-export function errno(): number {
-  const p = libc().__errno_location();
-  return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
-}
-
-/**
- * A NUL-terminated C string for a `buffer` parameter.
- *
- * @example
- * ```ts
- * import { cString } from "./libc.ts";
- * cString("/dev/gpiochip0").at(-1); // 0
- * ```
- */
-export function cString(s: string): Uint8Array<ArrayBuffer> {
-  const bytes = new TextEncoder().encode(s);
-  const out = new Uint8Array(bytes.length + 1);
-  out.set(bytes);
-  return out;
-}
 
 /**
  * `open(path, flags | O_CLOEXEC)`; throws {@linkcode SysError} on failure.
