@@ -14,6 +14,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { Lines } from "./harness.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const fwDir = `${root}firmware`;
@@ -67,65 +68,6 @@ function buildFirmware(): Promise<void> {
     }
   })();
   return built;
-}
-
-/** Reads a process's output line by line; waits for lines with a deadline. */
-class Lines {
-  readonly all: string[] = [];
-  #waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void; reject: (e: Error) => void }[] =
-    [];
-  #ended = false;
-  readonly done: Promise<void>;
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.done = (async () => {
-      let buf = "";
-      try {
-        for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-          buf += chunk;
-          let i;
-          while ((i = buf.indexOf("\n")) !== -1) {
-            this.#push(buf.slice(0, i));
-            buf = buf.slice(i + 1);
-          }
-        }
-        if (buf) this.#push(buf);
-      } finally {
-        this.#ended = true;
-        for (const w of this.#waiters) {
-          w.reject(new Error(`output ended before a line matched ${w.re}`));
-        }
-        this.#waiters = [];
-      }
-    })();
-  }
-  #push(line: string) {
-    this.all.push(line);
-    this.#waiters = this.#waiters.filter((w) => {
-      const m = line.match(w.re);
-      if (m) w.resolve(m);
-      return !m;
-    });
-  }
-  /** The first line (seen or to come) matching `re`; rejects after `ms` or at the end. */
-  waitFor(re: RegExp, ms = 10_000): Promise<RegExpMatchArray> {
-    for (const l of this.all) {
-      const m = l.match(re);
-      if (m) return Promise.resolve(m);
-    }
-    if (this.#ended) return Promise.reject(new Error(`output ended before a line matched ${re}`));
-    return new Promise((resolve, reject) => {
-      const w = {
-        re,
-        resolve: (m: RegExpMatchArray) => (clearTimeout(timer), resolve(m)),
-        reject: (e: Error) => (clearTimeout(timer), reject(e)),
-      };
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((x) => x !== w);
-        reject(new Error(`no output line matched ${re} within ${ms} ms`));
-      }, ms);
-      this.#waiters.push(w);
-    });
-  }
 }
 
 /** A spawned process with its output lines. */

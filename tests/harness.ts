@@ -30,48 +30,80 @@ export async function runLedctl(args: string[], env: Record<string, string> = {}
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-/** Reads a process's output line by line, keeping everything seen. */
-class Lines {
+/**
+ * A process's output, line by line, keeping every line seen, with bounded
+ * waits for a line that matches. A wait still pending when the output ends
+ * fails at once, with what was seen.
+ */
+export class Lines {
+  /** Every line so far. */
   readonly all: string[] = [];
-  #waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  #waiters: {
+    re: RegExp;
+    since: number;
+    resolve: (m: RegExpMatchArray) => void;
+    reject: (e: Error) => void;
+  }[] = [];
+  #ended = false;
+  /** Settles when the stream ends. */
   readonly done: Promise<void>;
+
   constructor(stream: ReadableStream<Uint8Array>) {
     this.done = (async () => {
       let buf = "";
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        buf += chunk;
-        let i;
-        while ((i = buf.indexOf("\n")) !== -1) {
-          this.#push(buf.slice(0, i));
-          buf = buf.slice(i + 1);
+      try {
+        for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+          buf += chunk;
+          let i;
+          while ((i = buf.indexOf("\n")) !== -1) {
+            this.#push(buf.slice(0, i));
+            buf = buf.slice(i + 1);
+          }
         }
+        if (buf) this.#push(buf);
+      } finally {
+        this.#ended = true;
+        for (const w of this.#waiters) w.reject(this.#missing(w.re));
+        this.#waiters = [];
       }
-      if (buf) this.#push(buf);
     })();
   }
-  #push(line: string) {
+
+  #missing(re: RegExp, ms?: number): Error {
+    const when = ms === undefined ? "before the output ended" : `within ${ms} ms`;
+    return new Error(`no output line matched ${re} ${when}; saw:\n${this.all.join("\n")}`);
+  }
+
+  #push(line: string): void {
     this.all.push(line);
+    const index = this.all.length - 1;
     this.#waiters = this.#waiters.filter((w) => {
+      if (index < w.since) return true;
       const m = line.match(w.re);
       if (m) w.resolve(m);
       return !m;
     });
   }
-  /** Resolves with the first line (already seen or to come) matching `re`. */
-  waitFor(re: RegExp, ms = 10_000): Promise<RegExpMatchArray> {
-    for (const l of this.all) {
-      const m = l.match(re);
+
+  /** The first line at index ≥ `since` (seen or to come) matching `re`; rejects after `ms` or at the end. */
+  waitFor(re: RegExp, ms = 10_000, since = 0): Promise<RegExpMatchArray> {
+    for (let i = since; i < this.all.length; i++) {
+      const m = this.all[i].match(re);
       if (m) return Promise.resolve(m);
     }
+    if (this.#ended) return Promise.reject(this.#missing(re));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new Error(`no output line matched ${re} within ${ms} ms; saw:\n${this.all.join("\n")}`),
-          ),
-        ms,
-      );
-      this.#waiters.push({ re, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+      const waiter = {
+        re,
+        since,
+        resolve: (m: RegExpMatchArray) => (clearTimeout(timer), resolve(m)),
+        reject: (e: Error) => (clearTimeout(timer), reject(e)),
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(this.#missing(re, ms));
+      }, ms);
+      this.#waiters.push(waiter);
     });
   }
 }

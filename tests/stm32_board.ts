@@ -6,6 +6,9 @@
  * @module
  */
 import { readTrace } from "../hal/mock.ts";
+import { Lines } from "./harness.ts";
+
+export { Lines };
 
 /** The repository root, with a trailing slash. */
 export const root = new URL("..", import.meta.url).pathname;
@@ -59,59 +62,6 @@ export function ledctlArgv(args: string[]): string[] {
   return bin
     ? [bin, ...args]
     : [deno, "run", "--allow-all", "--no-check", `${root}main.ts`, ...args];
-}
-
-/** A process's output, line by line, with bounded waits for lines. */
-export class Lines {
-  /** Every line so far. */
-  readonly all: string[] = [];
-  #waiters: { re: RegExp; since: number; resolve: (m: RegExpMatchArray) => void }[] = [];
-  /** Settles when the stream ends. */
-  readonly done: Promise<void>;
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.done = (async () => {
-      let buf = "";
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        buf += chunk;
-        let i;
-        while ((i = buf.indexOf("\n")) !== -1) {
-          this.#push(buf.slice(0, i));
-          buf = buf.slice(i + 1);
-        }
-      }
-      if (buf) this.#push(buf);
-    })();
-  }
-
-  #push(line: string): void {
-    this.all.push(line);
-    const index = this.all.length - 1;
-    this.#waiters = this.#waiters.filter((w) => {
-      if (index < w.since) return true;
-      const m = line.match(w.re);
-      if (m) w.resolve(m);
-      return !m;
-    });
-  }
-
-  /** The first line at index ≥ `since` (seen or to come) matching `re`; rejects after `ms`. */
-  waitFor(re: RegExp, ms = 10_000, since = 0): Promise<RegExpMatchArray> {
-    for (let i = since; i < this.all.length; i++) {
-      const m = this.all[i].match(re);
-      if (m) return Promise.resolve(m);
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new Error(`no line matched ${re} within ${ms} ms; saw:\n${this.all.join("\n")}`),
-          ),
-        ms,
-      );
-      this.#waiters.push({ re, since, resolve: (m) => (clearTimeout(timer), resolve(m)) });
-    });
-  }
 }
 
 /** A spawned process with its stdout and stderr as {@linkcode Lines}. */
