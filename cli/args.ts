@@ -5,6 +5,8 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { openLed, type OpenLedOptions } from "../hal/select.ts";
+import { HalError, type LedDriver } from "../hal/types.ts";
 
 /** A mistake on the command line: printed with a pointer to `--help`, exit code 2. */
 export class UsageError extends Error {
@@ -70,4 +72,33 @@ export function parseHost(text: string, option = "--host"): string {
     );
   }
   return text.replace(/^\[(.*)\]$/, "$1");
+}
+
+/**
+ * Opens the LED for a subcommand: a bad URI becomes a {@linkcode UsageError}
+ * (exit 2); a hardware fault is printed as one line and gives `undefined`
+ * (the caller exits 1).
+ *
+ * @example
+ * ```ts
+ * import { openLedForCli } from "./args.ts";
+ * const led = await openLedForCli("led", "mock");
+ * if (!led) Deno.exit(1);
+ * ```
+ */
+export async function openLedForCli(
+  command: string,
+  uri: string,
+  options: OpenLedOptions = {},
+): Promise<LedDriver | undefined> {
+  try {
+    return await openLed(uri, options);
+  } catch (e) {
+    if (e instanceof TypeError) throw new UsageError(e.message);
+    if (e instanceof HalError) {
+      console.error(`ledctl ${command}: cannot open the LED (${e.kind}): ${e.message}`);
+      return undefined;
+    }
+    throw e;
+  }
 }

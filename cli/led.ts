@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { parse, UsageError } from "./args.ts";
+import { openLedForCli, parse, UsageError } from "./args.ts";
 import { Terminal } from "./term.ts";
 import { parseCommand } from "../protocol/command.ts";
-import { defaultLedUri, openLed } from "../hal/select.ts";
+import { defaultLedUri } from "../hal/select.ts";
 import { formatState, HalError, type LedState } from "../hal/types.ts";
 
 /** Help text of `ledctl led`. */
@@ -55,24 +55,15 @@ export async function led(args: string[]): Promise<number> {
 
   const term = new Terminal({ timestamps: false });
   const uri = values.led ?? defaultLedUri();
-  let driver;
-  try {
-    driver = await openLed(uri, {
-      draw: (level) =>
-        term.status(
-          `${level ? term.paint("●", "green") : term.paint("○", "dim")} LED ${
-            formatState(state)
-          } (Ctrl-C to stop)`,
-        ),
-    });
-  } catch (e) {
-    if (e instanceof TypeError) throw new UsageError(e.message);
-    if (e instanceof HalError) {
-      console.error(`ledctl led: cannot open the LED (${e.kind}): ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
+  const driver = await openLedForCli("led", uri, {
+    draw: (level) =>
+      term.status(
+        `${level ? term.paint("●", "green") : term.paint("○", "dim")} LED ${
+          formatState(state)
+        } (Ctrl-C to stop)`,
+      ),
+  });
+  if (!driver) return 1;
   // Listen for signals before saying we are running, so none is missed.
   const stop = Promise.withResolvers<void>();
   const onSignal = () => stop.resolve();

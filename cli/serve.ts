@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { parse, parseCount, parseHost, parsePort, UsageError } from "./args.ts";
+import { openLedForCli, parse, parseCount, parseHost, parsePort, UsageError } from "./args.ts";
 import { Terminal } from "./term.ts";
-import { defaultLedUri, openLed } from "../hal/select.ts";
-import { formatState, HalError } from "../hal/types.ts";
+import { defaultLedUri } from "../hal/select.ts";
+import { formatState } from "../hal/types.ts";
 import { LedService } from "../server/led_service.ts";
 import { TcpServer } from "../server/tcp.ts";
 import { type HttpServer, startHttpServer } from "../server/http.ts";
@@ -107,24 +107,15 @@ export async function serve(args: string[]): Promise<number> {
     );
   };
 
-  let driver;
-  try {
-    driver = await openLed(ledUri, {
-      draw: (l) => {
-        level = l;
-        redraw();
-      },
-      onFault: (e) => log(`LED fault: ${e.message}`),
-      log,
-    });
-  } catch (e) {
-    if (e instanceof TypeError) throw new UsageError(e.message);
-    if (e instanceof HalError) {
-      console.error(`ledctl serve: cannot open the LED (${e.kind}): ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
+  const driver = await openLedForCli("serve", ledUri, {
+    draw: (l) => {
+      level = l;
+      redraw();
+    },
+    onFault: (e) => log(`LED fault: ${e.message}`),
+    log,
+  });
+  if (!driver) return 1;
   // Listen for signals before announcing anything, so none is missed.
   const stop = Promise.withResolvers<string>();
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
