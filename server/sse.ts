@@ -18,6 +18,12 @@ import type { LedService, ServiceEvent } from "./led_service.ts";
 /** How often an idle stream gets a comment line, so proxies keep it open. */
 export const HEARTBEAT_MS = 15_000;
 
+/** Most event streams open at once (pages watching the LED). */
+export const MAX_VIEWERS = 100;
+
+/** Bytes that may wait for a slow reader before its stream is ended. */
+export const MAX_QUEUED_BYTES = 64 * 1024;
+
 const enc = new TextEncoder();
 
 /**
@@ -64,14 +70,27 @@ export class EventHub {
   readonly #service: LedService;
   readonly #streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
   readonly #heartbeatMs: number;
+  readonly #maxViewers: number;
+  readonly #maxQueued: number;
   #timer?: ReturnType<typeof setInterval>;
   #unsubscribe?: () => void;
   #closed = false;
 
-  /** Follows `service` while at least one stream is open. */
-  constructor(service: LedService, options: { heartbeatMs?: number } = {}) {
+  /**
+   * Follows `service` while at least one stream is open. Options:
+   * `heartbeatMs` (default {@linkcode HEARTBEAT_MS}), `maxViewers` (most
+   * streams open at once, default {@linkcode MAX_VIEWERS}; more get 503),
+   * `maxQueuedBytes` (a stream whose reader lets more than this pile up is
+   * ended, default {@linkcode MAX_QUEUED_BYTES}).
+   */
+  constructor(
+    service: LedService,
+    options: { heartbeatMs?: number; maxViewers?: number; maxQueuedBytes?: number } = {},
+  ) {
     this.#service = service;
     this.#heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
+    this.#maxViewers = options.maxViewers ?? MAX_VIEWERS;
+    this.#maxQueued = options.maxQueuedBytes ?? MAX_QUEUED_BYTES;
   }
 
   /** Streams open right now. */
@@ -82,8 +101,18 @@ export class EventHub {
   /** A `text/event-stream` response following the service from now on. */
   open(): Response {
     if (this.#closed) return new Response("shutting down\n", { status: 503 });
+    if (this.#streams.size >= this.#maxViewers) {
+      return new Response(
+        `too many open pages (${this.#maxViewers}): close one, or reload later\n`,
+        {
+          status: 503,
+          headers: { "retry-after": "10", "content-type": "text/plain; charset=utf-8" },
+        },
+      );
+    }
     let self: ReadableStreamDefaultController<Uint8Array>;
     const body = new ReadableStream<Uint8Array>({
+      // desiredSize then counts queued bytes, so a reader that stops reading is noticed.
       start: (controller) => {
         self = controller;
         controller.enqueue(enc.encode(
@@ -94,7 +123,7 @@ export class EventHub {
         this.#add(controller);
       },
       cancel: () => this.#remove(self),
-    });
+    }, { highWaterMark: 0, size: (chunk) => chunk.byteLength });
     return new Response(body, {
       headers: {
         "content-type": "text/event-stream; charset=utf-8",
@@ -148,6 +177,12 @@ export class EventHub {
     const bytes = enc.encode(text);
     for (const c of [...this.#streams]) {
       try {
+        if ((c.desiredSize ?? 0) < -this.#maxQueued) {
+          // The page stopped reading: end its stream rather than buffer forever.
+          c.close();
+          this.#remove(c);
+          continue;
+        }
         c.enqueue(bytes);
       } catch {
         this.#remove(c);

@@ -39,3 +39,35 @@ Deno.test("idle streams get a heartbeat; a cancelled stream is forgotten", async
   assert.equal(hub.open().status, 503);
   await service.close();
 });
+
+Deno.test("more streams than maxViewers get 503 with a reason", async () => {
+  const service = new LedService(await openLed("mock"), { log: () => {} });
+  const hub = new EventHub(service, { maxViewers: 3 });
+  const open = [hub.open(), hub.open(), hub.open()];
+  const extra = hub.open();
+  assert.equal(extra.status, 503);
+  assert.match(await extra.text(), /too many open pages \(3\)/);
+  assert.equal(hub.viewers, 3);
+  await open[0].body!.cancel();
+  assert.equal(hub.open().status, 200, "a freed place can be taken");
+  hub.close();
+  await service.close();
+});
+
+Deno.test("a stream whose reader stops reading is ended, not buffered forever", async () => {
+  const service = new LedService(await openLed("mock"), { log: () => {} });
+  const hub = new EventHub(service, { maxQueuedBytes: 2000 });
+  const stalled = hub.open(); // never read
+  const live = hub.open();
+  const drained = live.body!.pipeTo(new WritableStream()); // a page that keeps reading
+  // Each client-count change is an event of ~35 bytes to every stream.
+  for (let i = 0; i < 200 && hub.viewers === 2; i++) {
+    service.countClient(1);
+    await new Promise((r) => setTimeout(r, 0)); // let the live page read
+  }
+  assert.equal(hub.viewers, 1, "the stalled stream was dropped, the live one kept");
+  hub.close();
+  await drained;
+  await stalled.body!.cancel().catch(() => {});
+  await service.close();
+});
