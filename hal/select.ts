@@ -22,9 +22,11 @@ export const SCHEMES = ["mock", "gpio", "serial", "tcp"] as const;
 
 /** A split `--led` URI. */
 export interface LedUri {
+  /** The backend: one of {@linkcode SCHEMES}. */
   readonly scheme: (typeof SCHEMES)[number];
   /** What follows `scheme:` up to `?` (pin, device, host:port); may be empty. */
   readonly target: string;
+  /** The options after `?`, e.g. `trace`, `chip`, `active-low`, `baud`. */
   readonly params: URLSearchParams;
 }
 
