@@ -28,6 +28,7 @@ export interface TerminalOptions {
  * ```
  */
 export class Terminal {
+  /** True when the status line is drawn (a TTY, unless told otherwise). */
   readonly live: boolean;
   readonly #timestamps: boolean;
   readonly #color: boolean;

@@ -40,6 +40,7 @@ export interface MockLineOptions {
  * ```
  */
 export class MockLine implements OutputLine {
+  /** `mock`, or `mock (trace: PATH)`. */
   readonly description: string;
   readonly #clock: Clock;
   readonly #draw?: (level: boolean) => void;

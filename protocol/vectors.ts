@@ -7,8 +7,11 @@
 
 /** One vector: a request line's bytes and the exact reply expected. */
 export interface Vector {
+  /** `led`: the server and the firmware; `server`: the Deno server only. */
   readonly scope: "led" | "server";
+  /** The request line's bytes, without its LF. */
   readonly request: Uint8Array;
+  /** The exact reply line, without its LF. */
   readonly reply: string;
   /** 1-based line number in the file, for messages. */
   readonly lineNo: number;

@@ -32,7 +32,9 @@ export function tokensEqual(a: string, b: string): boolean {
 
 /** The reply to a request, and whether the connection should then close. */
 export interface Outcome {
+  /** The reply line, without its LF. */
   readonly reply: string;
+  /** Close the connection after sending it (`quit`, a wrong token). */
   readonly close: boolean;
 }
 

@@ -37,7 +37,7 @@ export function kindOfErrno(errno: number): HalErrorKind {
 }
 
 /** What a user can do about a permission error on a GPIO chip. */
-export const PERMISSION_ADVICE =
+export const PERMISSION_ADVICE: string =
   "add the user to the gpio group (sudo usermod -aG gpio $USER, then log in again), " +
   'or install a udev rule giving that group the chip: SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="gpio", MODE="0660" ' +
   "(see docs/hardware.md)";

@@ -88,30 +88,30 @@ export function ioc(dir: number, type: number, nr: number, size: number): number
 const GPIO_IOCTL_TYPE = 0xb4;
 
 /** `_IOR(0xB4, 0x01, struct gpiochip_info)`. */
-export const GPIO_GET_CHIPINFO_IOCTL = ioc(IOC_READ, GPIO_IOCTL_TYPE, 0x01, CHIP_INFO_SIZE);
+export const GPIO_GET_CHIPINFO_IOCTL: number = ioc(IOC_READ, GPIO_IOCTL_TYPE, 0x01, CHIP_INFO_SIZE);
 /** `_IOWR(0xB4, 0x05, struct gpio_v2_line_info)`. */
-export const GPIO_V2_GET_LINEINFO_IOCTL = ioc(
+export const GPIO_V2_GET_LINEINFO_IOCTL: number = ioc(
   IOC_READ | IOC_WRITE,
   GPIO_IOCTL_TYPE,
   0x05,
   LINE_INFO_SIZE,
 );
 /** `_IOWR(0xB4, 0x07, struct gpio_v2_line_request)`. */
-export const GPIO_V2_GET_LINE_IOCTL = ioc(
+export const GPIO_V2_GET_LINE_IOCTL: number = ioc(
   IOC_READ | IOC_WRITE,
   GPIO_IOCTL_TYPE,
   0x07,
   LINE_REQUEST_SIZE,
 );
 /** `_IOWR(0xB4, 0x0E, struct gpio_v2_line_values)`. */
-export const GPIO_V2_LINE_GET_VALUES_IOCTL = ioc(
+export const GPIO_V2_LINE_GET_VALUES_IOCTL: number = ioc(
   IOC_READ | IOC_WRITE,
   GPIO_IOCTL_TYPE,
   0x0e,
   LINE_VALUES_SIZE,
 );
 /** `_IOWR(0xB4, 0x0F, struct gpio_v2_line_values)`. */
-export const GPIO_V2_LINE_SET_VALUES_IOCTL = ioc(
+export const GPIO_V2_LINE_SET_VALUES_IOCTL: number = ioc(
   IOC_READ | IOC_WRITE,
   GPIO_IOCTL_TYPE,
   0x0f,
