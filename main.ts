@@ -16,6 +16,7 @@ import { doctor } from "./cli/doctor.ts";
 import { led } from "./cli/led.ts";
 import { send } from "./cli/send.ts";
 import { serve } from "./cli/serve.ts";
+import { watch } from "./cli/watch.ts";
 
 /** The program's version. */
 export const VERSION = "0.1.0";
@@ -27,6 +28,7 @@ Usage: ledctl <command> [options]
 Commands:
   serve      start the LED server (TCP, port 10000)
   send       send one command to a server: ledctl send blink 3
+  watch      print the LED's state at each change, whoever makes it
   clients    the demo: N clients say hello at once and get named replies
   led        drive the LED directly: ledctl led blink 2
   doctor     check this machine: GPIO chips, pins, permissions
@@ -40,6 +42,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   serve,
   send,
   clients,
+  watch,
   led,
   doctor,
 };

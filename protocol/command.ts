@@ -20,7 +20,8 @@ export type Command =
   | { readonly verb: "hello"; readonly text: string }
   | { readonly verb: "help" }
   | { readonly verb: "quit" }
-  | { readonly verb: "auth"; readonly token: string };
+  | { readonly verb: "auth"; readonly token: string }
+  | { readonly verb: "watch" };
 
 /** A request that could not be parsed, with the reply's code and text. */
 export type Rejection = { readonly verb: "error"; readonly code: ErrorCode; readonly text: string };
@@ -43,6 +44,7 @@ const VERBS: Record<string, Command["verb"]> = {
   quit: "quit",
   bye: "quit",
   auth: "auth",
+  watch: "watch",
 };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

@@ -36,11 +36,13 @@ export interface Outcome {
   readonly reply: string;
   /** Close the connection after sending it (`quit`, a wrong token). */
   readonly close: boolean;
+  /** From now on, send this connection an `EVENT <state>` line at each LED change. */
+  readonly watch?: boolean;
 }
 
 /** The `help` reply text. */
 export const HELP_TEXT =
-  "commands: blink <hz>, on, off, status, hello [name], help, quit (French: clignote <hz>, allume, eteindre, etat)";
+  "commands: blink <hz>, on, off, status, hello [name], watch, help, quit (French: clignote <hz>, allume, eteindre, etat)";
 
 /** ` (board link down; …)` when the driver has a caveat, else nothing. */
 function noted(service: LedService): string {
@@ -112,6 +114,14 @@ export function execute(
     }
     case "help":
       return { reply: ok(HELP_TEXT), close: false };
+    case "watch":
+      return {
+        reply: ok(
+          `watching: an EVENT line follows each LED change; now ${formatState(service.state)}`,
+        ),
+        close: false,
+        watch: true,
+      };
     case "quit":
       return { reply: ok("bye"), close: true };
   }

@@ -12,6 +12,7 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { type Clock, realClock, type TimerId } from "../hal/clock.ts";
+import { formatState } from "../hal/types.ts";
 import { parseCommand } from "../protocol/command.ts";
 import { type Frame, LineFramer, MAX_LINE } from "../protocol/framing.ts";
 import { err } from "../protocol/reply.ts";
@@ -49,6 +50,8 @@ const LINGER_MS = 1000;
 const LINGER_BYTES = 1 << 20;
 /** How long a refused (busy) connection is kept to read its ERR line, in ms. */
 const REFUSE_LINGER_MS = 200;
+/** Unsent bytes a watcher may let pile up before it is dropped. */
+const WATCH_BACKLOG = 64 * 1024;
 
 /** Turns node's listen errors into the `Deno.errors` the CLI explains. */
 function listenError(e: NodeJS.ErrnoException): Error {
@@ -231,6 +234,8 @@ class Session {
   #frameTimer: TimerId | undefined;
   /** No more requests are read: a closing reply was sent, or the peer is gone. */
   #ended = false;
+  /** Set once the client sent `watch`: stops its EVENT lines. */
+  #unwatch: (() => void) | undefined;
   readonly finished: Promise<void>;
 
   constructor(socket: Socket, client: ClientInfo, service: LedService, opts: Opts) {
@@ -243,6 +248,7 @@ class Session {
       socket.once("close", () => {
         this.#ended = true;
         this.#clearTimers();
+        this.#unwatch?.();
         if (opts.verbose) opts.log(`disconnected ${describeClient(client)}`);
         resolve();
       });
@@ -304,6 +310,7 @@ class Session {
       }
       text += o.reply + "\n";
       if (o.close) return this.#closeWith(text);
+      if (o.watch) this.#watch();
     }
     this.#send(text);
   }
@@ -314,6 +321,7 @@ class Session {
       if (this.#ended) return; // the peer went away meanwhile
       text += o.reply + "\n";
       if (o.close) return this.#closeWith(text);
+      if (o.watch) this.#watch();
       if (i >= rest.length) break;
       o = await this.#outcome(rest[i]);
     }
@@ -337,6 +345,18 @@ class Session {
       else log(outcome);
     }
     return outcome;
+  }
+
+  /** Sends `EVENT <state>` at each LED change from now on (idempotent). */
+  #watch(): void {
+    if (this.#unwatch) return;
+    this.#socket.setKeepAlive(true, 30_000);
+    this.#unwatch = this.#service.subscribe((e) => {
+      if (e.type !== "state" || this.#ended) return;
+      // A watcher that stopped reading is dropped rather than buffered for.
+      if (this.#socket.writableLength > WATCH_BACKLOG) return this.abort();
+      this.#socket.write(`EVENT ${formatState(e.state)}\n`);
+    });
   }
 
   /** Writes; a peer that does not read makes the socket pause reading until it drains. */
@@ -385,7 +405,8 @@ class Session {
     if (this.#ended) return;
     const { idleTimeoutMs, clock, verbose, log } = this.#opts;
     const silent = clock.now() - this.#lastByte;
-    if (silent < idleTimeoutMs) return this.#armIdle(idleTimeoutMs - silent);
+    // A watcher listens: it is not idle (TCP keepalive finds a dead one).
+    if (silent < idleTimeoutMs || this.#unwatch) return this.#armIdle(idleTimeoutMs - silent);
     if (verbose) log(`idle timeout for ${describeClient(this.#client)}`);
     if (this.#work || this.#socket.writableLength > 0) {
       // Stuck: waiting on the LED or on a peer that does not read. Drop it.

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { ledctlCommand, runLedctl, ServerProcess } from "./harness.ts";
 import { readTrace } from "../hal/mock.ts";
 
-for (const sub of ["serve", "send", "clients", "led", "doctor"]) {
+for (const sub of ["serve", "send", "clients", "watch", "led", "doctor"]) {
   Deno.test(`ledctl ${sub} --help prints usage and exits 0`, async () => {
     const r = await runLedctl([sub, "--help"]);
     assert.equal(r.code, 0, r.stderr);
@@ -24,7 +24,7 @@ for (const sub of ["serve", "send", "clients", "led", "doctor"]) {
 Deno.test("ledctl --help lists every command; bare ledctl shows it and exits 2", async () => {
   const r = await runLedctl(["--help"]);
   assert.equal(r.code, 0);
-  for (const sub of ["serve", "send", "clients", "led", "doctor"]) {
+  for (const sub of ["serve", "send", "clients", "watch", "led", "doctor"]) {
     assert.match(r.stdout, new RegExp(`\\n  ${sub} `));
   }
   assert.equal((await runLedctl([])).code, 2);
@@ -32,7 +32,10 @@ Deno.test("ledctl --help lists every command; bare ledctl shows it and exits 2",
 });
 
 const usageErrors: [string[], RegExp][] = [
-  [["frobnicate"], /unknown command "frobnicate": use one of serve, send, clients, led, doctor/],
+  [
+    ["frobnicate"],
+    /unknown command "frobnicate": use one of serve, send, clients, watch, led, doctor/,
+  ],
   [["serve", "--bogus"], /ledctl serve: Unknown option '--bogus'/],
   [
     ["serve", "--port", "70000"],

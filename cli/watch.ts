@@ -1,0 +1,70 @@
+/**
+ * `ledctl watch`: print the LED's state as it changes, whoever changes it.
+ *
+ * @module
+ */
+import { parse, parseHost, parsePort, UsageError } from "./args.ts";
+import { Terminal } from "./term.ts";
+import { ClientError } from "../clients/connect.ts";
+import { watchLed } from "../clients/watch.ts";
+
+/** Help text of `ledctl watch`. */
+export const WATCH_HELP = `Usage: ledctl watch [options]
+
+Prints the LED's state now and at each change, whoever makes it (a TCP
+client, the web page, another ledctl). Stop with Ctrl-C (exit 0); exit 1
+if the server cannot be reached or ends the connection.
+
+Options:
+  --host ADDR     server address (default 127.0.0.1)
+  --port N        server port (default 10000)
+  --token T       authenticate first (a server started with --token; also LEDCTL_TOKEN)
+  -h, --help      this help
+`;
+
+/**
+ * Follows the LED until Ctrl-C; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { watch } from "./watch.ts";
+ * Deno.exit(await watch(["--port", "10000"]));
+ * ```
+ */
+export async function watch(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    host: { type: "string" },
+    port: { type: "string" },
+    token: { type: "string" },
+  });
+  if (values.help) {
+    console.log(WATCH_HELP);
+    return 0;
+  }
+  const host = parseHost(values.host ?? "127.0.0.1");
+  const port = parsePort(values.port ?? "10000");
+  const token = values.token ?? (Deno.env.get("LEDCTL_TOKEN") || undefined);
+  if (token !== undefined && /\s/.test(token)) throw new UsageError("a token has no spaces");
+  const term = new Terminal({ live: false });
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    await watchLed({
+      host,
+      port,
+      token,
+      signal: stop.signal,
+      onState: (s) => term.log(`LED ${s}`),
+    });
+    return 0;
+  } catch (e) {
+    if (!(e instanceof ClientError)) throw e;
+    console.error(`ledctl watch: ${e.message}`);
+    return 1;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}
