@@ -14,7 +14,14 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Lines } from "./harness.ts";
+import {
+  ledctlArgv,
+  ledctlCommand,
+  Lines,
+  readTraceIfAny,
+  runLedctl,
+  waitForTraceEdges,
+} from "./harness.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const fwDir = `${root}firmware`;
@@ -173,11 +180,7 @@ class Net implements AsyncDisposable {
 
   /** `ledctl serve` on the Linux side of the TAP, port 10000. */
   async serve(args: string[] = []): Promise<Proc> {
-    const p = this.spawn("ledctl serve", deno, [
-      "run",
-      "--allow-all",
-      "--no-check",
-      `${root}main.ts`,
+    const [cmd, ...argv] = ledctlArgv([
       "serve",
       "--host",
       LINUX_IP,
@@ -189,6 +192,7 @@ class Net implements AsyncDisposable {
       "mock",
       ...args,
     ]);
+    const p = this.spawn("ledctl serve", cmd, argv);
     await p.waitFor(/listening on /, 30_000);
     return p;
   }
@@ -210,13 +214,8 @@ class Net implements AsyncDisposable {
 
   /** Runs `ledctl <args>` to completion inside the namespace. */
   async ledctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const p = this.spawn(`ledctl ${args[0]}`, deno, [
-      "run",
-      "--allow-all",
-      "--no-check",
-      `${root}main.ts`,
-      ...args,
-    ]);
+    const [cmd, ...argv] = ledctlArgv(args);
+    const p = this.spawn(`ledctl ${args[0]}`, cmd, argv);
     const { code } = await p.child.status;
     await Promise.all([p.stdout.done, p.stderr.done]);
     return { code, stdout: p.stdout.all.join("\n"), stderr: p.stderr.all.join("\n") };
@@ -295,35 +294,6 @@ function hex(data: string | Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Edges of a `time_ms,level` trace file. */
-async function readEdges(path: string): Promise<{ t: number; level: number }[]> {
-  const text = await Deno.readTextFile(path).catch(() => "");
-  return text.split("\n").filter((l) => l.trim() !== "").map((l) => {
-    const [t, level] = l.split(",");
-    return { t: Number(t), level: Number(level) };
-  });
-}
-
-/** Waits on file events (bounded) until the trace has `n` edges after `from`. */
-async function waitForEdges(path: string, from: number, n: number, ms = 10_000) {
-  const watcher = Deno.watchFs(path);
-  const timer = setTimeout(() => watcher.close(), ms);
-  try {
-    let edges = (await readEdges(path)).slice(from);
-    if (edges.length >= n) return edges;
-    for await (const _ of watcher) {
-      edges = (await readEdges(path)).slice(from);
-      if (edges.length >= n) return edges;
-    }
-    throw new Error(`trace has ${edges.length} new edges, wanted ${n}, after ${ms} ms`);
-  } finally {
-    clearTimeout(timer);
-    try {
-      watcher.close();
-    } catch { /* closed */ }
-  }
-}
-
 const netTest = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name: `firmware on lwIP: ${name}`, ignore: whyNot !== undefined, fn });
 
@@ -363,8 +333,8 @@ netTest("ledctl send reaches the listener and the LED blinks at 3 Hz", async () 
     const fw = await net.firmware(["--listen", "7000", "--trace", trace]);
     await fw.waitFor(/^listener on port 7000$/);
     // The LED task writes its initial "off" edge on its own schedule: wait for it.
-    await waitForEdges(trace, 0, 1);
-    const before = (await readEdges(trace)).length;
+    await waitForTraceEdges(trace, 1);
+    const before = (await readTraceIfAny(trace)).length;
     const r = await net.ledctl(["send", "--host", FW_IP, "--port", "7000", "blink", "3"]);
     assert.deepStrictEqual(r.stdout.trim(), "OK blink 3 Hz", r.stderr);
     assert.deepStrictEqual(r.code, 0);
@@ -372,10 +342,8 @@ netTest("ledctl send reaches the listener and the LED blinks at 3 Hz", async () 
     // 13 edges (2 s). Edge k is due at start + k * 166.67 ms; each is written
     // when its task wakes, so it may be late (scheduling, a loaded CI box) but
     // lateness must not add up: compare each edge with the ideal grid.
-    const edges = await waitForEdges(trace, before, 13);
-    edges.forEach((e, k) =>
-      assert.deepStrictEqual(e.level, k % 2 === 0 ? 1 : 0, `edge ${k} level`)
-    );
+    const edges = await waitForTraceEdges(trace, 13, { from: before });
+    edges.forEach((e, k) => assert.deepStrictEqual(e.level, k % 2 === 0, `edge ${k} level`));
     const half = 1000 / 6;
     const offsets = edges.map((e, k) => e.t - k * half); // start + lateness of edge k
     const start = Math.min(...offsets);
@@ -392,10 +360,10 @@ netTest("ledctl send reaches the listener and the LED blinks at 3 Hz", async () 
     const off = await net.ledctl(["send", "--host", FW_IP, "--port", "7000", "eteindre"]);
     assert.deepStrictEqual(off.stdout.trim(), "OK off");
     await fw.waitFor(/^LED off$/);
-    const last = (await waitForEdges(trace, before + 13, 0)).at(-1);
+    const last = (await waitForTraceEdges(trace, 0, { from: before + 13 })).at(-1);
     // The LED ends dark: the last edge written is a 0.
-    const all = await readEdges(trace);
-    assert.deepStrictEqual(all.at(-1)?.level, 0, `last edge ${JSON.stringify(last)}`);
+    const all = await readTraceIfAny(trace);
+    assert.deepStrictEqual(all.at(-1)?.level, false, `last edge ${JSON.stringify(last)}`);
   } finally {
     await Deno.remove(trace).catch(() => {});
   }
@@ -547,49 +515,11 @@ Deno.test("ledctl serve --led serial:<pty> drives the firmware's UART task", asy
     const pts = (await fw.waitFor(/^uart on (\/dev\/pts\/\d+)$/))[1];
     server = new Proc(
       "ledctl serve",
-      new Deno.Command(deno, {
-        args: [
-          "run",
-          "--allow-all",
-          "--no-check",
-          `${root}main.ts`,
-          "serve",
-          "--port",
-          "0",
-          "--http",
-          "off",
-          "--led",
-          `serial:${pts}`,
-        ],
-        cwd: root,
-        env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn(),
+      ledctlCommand(["serve", "--port", "0", "--http", "off", "--led", `serial:${pts}`]).spawn(),
     );
     const port = (await server.waitFor(/listening on [^ ]+:(\d+) /, 30_000))[1];
-    const out = await new Deno.Command(deno, {
-      args: [
-        "run",
-        "--allow-all",
-        "--no-check",
-        `${root}main.ts`,
-        "send",
-        "--port",
-        port,
-        "clignote",
-        "2,5",
-      ],
-      cwd: root,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.deepStrictEqual(
-      dec.decode(out.stdout).trim(),
-      "OK blink 2.5 Hz",
-      dec.decode(out.stderr),
-    );
+    const out = await runLedctl(["send", "--port", port, "clignote", "2,5"]);
+    assert.deepStrictEqual(out.stdout.trim(), "OK blink 2.5 Hz", out.stderr);
     await fw.waitFor(/^LED blink 2\.5 Hz$/);
   } finally {
     await server?.kill();

@@ -11,17 +11,63 @@ const deno = Deno.env.get("LEDCTL_DENO") ?? Deno.execPath();
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/** The argv that runs ledctl from source (or the binary in LEDCTL_BIN). */
+export function ledctlArgv(args: string[]): string[] {
+  const bin = Deno.env.get("LEDCTL_BIN");
+  return bin
+    ? [bin, ...args]
+    : [deno, "run", "--allow-all", "--no-check", `${root}main.ts`, ...args];
+}
+
 /** The command that runs ledctl from source (or the binary in LEDCTL_BIN). */
 export function ledctlCommand(args: string[], env: Record<string, string> = {}): Deno.Command {
-  const bin = Deno.env.get("LEDCTL_BIN");
-  return new Deno.Command(bin ?? deno, {
-    args: bin ? args : ["run", "--allow-all", "--no-check", `${root}main.ts`, ...args],
-    cwd: bin ? "/" : root, // the binary runs with nothing of the repo around it
+  const [cmd, ...rest] = ledctlArgv(args);
+  return new Deno.Command(cmd, {
+    args: rest,
+    // The binary runs with nothing of the repo around it.
+    cwd: Deno.env.get("LEDCTL_BIN") ? "/" : root,
     env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   });
+}
+
+/** The edges in a `time_ms,level` trace file; none while it does not exist yet. */
+export async function readTraceIfAny(path: string): Promise<Edge[]> {
+  try {
+    return await readTrace(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+}
+
+/**
+ * Waits on file events (bounded by `ms`) until the trace at `path` holds at
+ * least `n` edges after the first `from`; resolves with those edges.
+ */
+export async function waitForTraceEdges(
+  path: string,
+  n: number,
+  { ms = 10_000, from = 0 }: { ms?: number; from?: number } = {},
+): Promise<Edge[]> {
+  const watcher = Deno.watchFs(path);
+  const timer = setTimeout(() => watcher.close(), ms);
+  try {
+    let edges = (await readTraceIfAny(path)).slice(from);
+    if (edges.length >= n) return edges;
+    for await (const _ of watcher) {
+      edges = (await readTraceIfAny(path)).slice(from);
+      if (edges.length >= n) return edges;
+    }
+    throw new Error(`trace ${path} has ${edges.length} new edges, wanted ${n}, after ${ms} ms`);
+  } finally {
+    clearTimeout(timer);
+    try {
+      watcher.close();
+    } catch { /* closed */ }
+  }
 }
 
 /** Runs ledctl to completion. */
@@ -160,23 +206,8 @@ export class ServerProcess implements AsyncDisposable {
   }
 
   /** Waits (on file events, bounded) until the trace holds at least `n` edges. */
-  async waitForEdges(n: number, ms = 10_000): Promise<Edge[]> {
-    const watcher = Deno.watchFs(this.tracePath!);
-    const timer = setTimeout(() => watcher.close(), ms);
-    try {
-      let edges = await this.trace();
-      if (edges.length >= n) return edges;
-      for await (const _ of watcher) {
-        edges = await this.trace();
-        if (edges.length >= n) return edges;
-      }
-      throw new Error(`trace has ${edges.length} edges, wanted ${n}, after ${ms} ms`);
-    } finally {
-      clearTimeout(timer);
-      try {
-        watcher.close();
-      } catch { /* closed */ }
-    }
+  waitForEdges(n: number, ms = 10_000): Promise<Edge[]> {
+    return waitForTraceEdges(this.tracePath!, n, { ms });
   }
 
   /** The mock LED's edges so far. */

@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { readTrace } from "../hal/mock.ts";
-import { Lines } from "./harness.ts";
+import { ledctlArgv, Lines, waitForTraceEdges } from "./harness.ts";
 
-export { Lines };
+export { ledctlArgv, Lines, waitForTraceEdges };
 
 /** The repository root, with a trailing slash. */
 export const root = new URL("..", import.meta.url).pathname;
@@ -17,7 +16,6 @@ export const root = new URL("..", import.meta.url).pathname;
  * files building `firmware/build/ledfw-host` at the same time do not race.
  */
 export const firmwareBin = `${root}firmware/build/stm32-link/ledfw-host`;
-const deno = Deno.env.get("LEDCTL_DENO") ?? Deno.execPath();
 
 /** True when running as root (netns and TAP need it). */
 export function isRoot(): boolean {
@@ -54,14 +52,6 @@ export function buildFirmware(): Promise<void> {
     }
   })();
   return built;
-}
-
-/** The argv that runs ledctl from source (or LEDCTL_BIN). */
-export function ledctlArgv(args: string[]): string[] {
-  const bin = Deno.env.get("LEDCTL_BIN");
-  return bin
-    ? [bin, ...args]
-    : [deno, "run", "--allow-all", "--no-check", `${root}main.ts`, ...args];
 }
 
 /** A spawned process with its stdout and stderr as {@linkcode Lines}. */
@@ -124,28 +114,5 @@ export class Proc implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop("SIGKILL");
-  }
-}
-
-/**
- * Waits (on file events, bounded) until the firmware's `--trace` file holds
- * at least `n` edges, and returns them.
- */
-export async function waitForTraceEdges(path: string, n: number, ms = 10_000) {
-  const watcher = Deno.watchFs(path);
-  const timer = setTimeout(() => watcher.close(), ms);
-  try {
-    let edges = await readTrace(path);
-    if (edges.length >= n) return edges;
-    for await (const _ of watcher) {
-      edges = await readTrace(path);
-      if (edges.length >= n) return edges;
-    }
-    throw new Error(`firmware trace has ${edges.length} edges, wanted ${n}, after ${ms} ms`);
-  } finally {
-    clearTimeout(timer);
-    try {
-      watcher.close();
-    } catch { /* closed */ }
   }
 }

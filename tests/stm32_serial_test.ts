@@ -57,7 +57,7 @@ Deno.test("serial: a TCP client's blink 3 reaches the firmware's LED state machi
     assert.equal(await client.ask("status"), "OK blink 3 Hz");
 
     // The board's own timer blinks it: half-periods of 1/6 s in its trace.
-    const edges = await waitForTraceEdges(trace, 12, 10_000);
+    const edges = await waitForTraceEdges(trace, 12, { ms: 10_000 });
     const since = edges.findIndex((e, i) => i > 0 && e.level && !edges[i - 1].level);
     const gaps = edges.slice(since + 1, since + 9).map((e, i) => e.t - edges[since + i].t);
     const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;

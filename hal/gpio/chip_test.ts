@@ -1,16 +1,7 @@
-import { equal, match, throws } from "node:assert/strict";
-import { HalError } from "../types.ts";
+import { equal, throws } from "node:assert/strict";
+import { halError } from "./testing.ts";
 import { chipPaths, findChip, listChips } from "./chip.ts";
 import { openGpioLine } from "./mod.ts";
-
-function halError(kind: string, re: RegExp) {
-  return (e: unknown) => {
-    if (!(e instanceof HalError)) throw new Error(`not a HalError: ${e}`);
-    equal(e.kind, kind);
-    match(e.message, re);
-    return true;
-  };
-}
 
 const noChips = chipPaths().length === 0;
 

@@ -1,19 +1,10 @@
-import { equal, match, rejects, throws } from "node:assert/strict";
-import { HalError } from "../types.ts";
+import { equal, rejects, throws } from "node:assert/strict";
+import { halError } from "./testing.ts";
 import { closeFd, O_RDWR, openFd, SysError } from "./libc.ts";
 import { GpioOutputLine, requestOutput } from "./line.ts";
 
 // The kernel side is tested on the emulated Pi (tests/pi/); here, /dev/null
 // stands in for a line fd, so every ioctl fails the way a wrong fd would.
-
-function halError(kind: string, re: RegExp) {
-  return (e: unknown) => {
-    if (!(e instanceof HalError)) throw new Error(`not a HalError: ${e}`);
-    equal(e.kind, kind);
-    match(e.message, re);
-    return true;
-  };
-}
 
 Deno.test("set on a fd that is not a GPIO line is an io error with the errno", () => {
   const fd = openFd("/dev/null", O_RDWR);
