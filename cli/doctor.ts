@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { diagnose, type Finding, gatherFacts } from "../hal/gpio/diagnose.ts";
-import { isRaspberryPi } from "../hal/gpio/mod.ts";
+import { defaultLedUri } from "../hal/select.ts";
 import { checkBoardLink } from "../hal/stm32/diagnose.ts";
 
 export type { Finding };
@@ -87,7 +87,7 @@ export async function doctor(args: string[]): Promise<number> {
     console.error(`ledctl doctor: ${(e as Error).message}\n\n${DOCTOR_HELP}`);
     return 2;
   }
-  led ??= isRaspberryPi() ? "gpio:BOARD8" : "mock";
+  led ??= defaultLedUri();
   let findings: Finding[];
   if (/^(serial|tcp):/i.test(led)) {
     // A board link: the check is whether our firmware answers on it.

@@ -99,7 +99,7 @@ export async function serve(args: string[]): Promise<number> {
   const redraw = () => {
     if (!service) return;
     const glyph = level ? term.paint("●", "green") : term.paint("○", "dim");
-    const n = server?.clientCount ?? 0;
+    const n = service.clients;
     term.status(
       `${glyph} LED ${formatState(service.state)} · ${n} client${
         n === 1 ? "" : "s"

@@ -7,7 +7,7 @@
  * @module
  */
 import { type Clock, realClock, type TimerId } from "./clock.ts";
-import { formatState, HalError, type LedDriver, type LedState, type OutputLine } from "./types.ts";
+import { HalError, type LedDriver, type LedState, type OutputLine } from "./types.ts";
 
 /** Options for {@linkcode SoftwareBlinker}. */
 export interface BlinkerOptions {
@@ -124,12 +124,5 @@ export class SoftwareBlinker implements LedDriver {
     } finally {
       await this.#line[Symbol.asyncDispose]();
     }
-  }
-
-  /** For logs: `blinker(mock) blink 2 Hz`. */
-  toString(): string {
-    return `blinker(${this.description})${
-      this.#timer !== undefined ? ` ${formatState({ mode: "blink", hz: this.#hz })}` : ""
-    }`;
   }
 }

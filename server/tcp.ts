@@ -157,11 +157,6 @@ export class TcpServer {
     return typeof a === "object" && a ? a.address : "";
   }
 
-  /** Connected clients right now. */
-  get clientCount(): number {
-    return this.#sessions.size;
-  }
-
   #accept(socket: Socket): void {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     if (this.#closing) {
