@@ -1,7 +1,7 @@
 /**
- * The libc calls the hardware backends make through Deno FFI, loaded once:
- * the GPIO character device (`hal/gpio/`) and the STM32 serial link
- * (`hal/stm32/`). Only `--allow-ffi` is needed: Deno's own file APIs would
+ * The libc calls ledctl makes through Deno FFI, loaded once: the GPIO
+ * character device (`hal/gpio/`), the STM32 serial link (`hal/stm32/`),
+ * and the server's descriptor limit and listener checks (`server/fd_limit.ts`). Only `--allow-ffi` is needed: Deno's own file APIs would
  * ask for `--allow-all` for anything under `/dev`, `/proc` or `/sys`.
  *
  * Calls that fail return `-1` (or null) and leave their code in `errno`,
@@ -34,6 +34,9 @@ const symbols = {
   cfmakeraw: { parameters: ["buffer"], result: "void" },
   cfsetspeed: { parameters: ["buffer", "u32"], result: "i32" },
   flock: { parameters: ["i32", "i32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
