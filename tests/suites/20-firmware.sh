@@ -52,9 +52,25 @@ else
 fi
 
 echo "--- firmware: fuzzing the parser (make fuzz, ${FUZZ_SECONDS:-25} s)"
+# The fuzz binary is built first, on its own: a build or link failure (most
+# often clang's libFuzzer runtime not installed) is not a crash the fuzzer found.
 if ! command -v clang >/dev/null; then
   echo "firmware: fuzz skipped: clang is missing (apt-get install clang)"
   skipped=$((skipped + 1))
+elif ! make -s -C "$fw" build/fuzz/fuzz_protocol >"$log/fuzz-build" 2>&1; then
+  tail -20 "$log/fuzz-build"
+  runtime=$(grep -o 'libclang_rt\.fuzzer[^ :]*\.a' "$log/fuzz-build" | head -1)
+  [ -n "$runtime" ] || runtime=$(grep -o 'libclang_rt\.[^ :]*\.a' "$log/fuzz-build" | head -1)
+  if [ -n "$runtime" ] && grep -q "cannot find .*$runtime" "$log/fuzz-build"; then
+    # scripts/install-deps.sh knows which package holds the runtime of this clang.
+    pkg=$(bash "$fw/../scripts/install-deps.sh" --check 2>/dev/null | tr ' ' '\n' | grep -E '^libclang-(rt|common)-' | head -1)
+    echo "firmware: fuzz build failed: clang $(clang -dumpversion) cannot link $runtime (not installed);" \
+      "install ${pkg:-the libclang-rt-N-dev package of this clang} (sudo scripts/install-deps.sh)"
+  else
+    reason=$(grep -m1 -E 'error|Error' "$log/fuzz-build")
+    echo "firmware: fuzz build failed: ${reason:-make build/fuzz/fuzz_protocol failed, see above}"
+  fi
+  failed=$((failed + 1))
 elif make -s -C "$fw" fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-25}" >"$log/fuzz" 2>&1; then
   grep -E '^Done [0-9]+ runs' "$log/fuzz"
   echo "firmware: fuzz run: no crash"
