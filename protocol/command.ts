@@ -6,10 +6,16 @@
  */
 import type { ErrorCode } from "./reply.ts";
 
-/** Lowest and highest blink frequency accepted, in Hz. */
+/** Lowest blink frequency accepted, in Hz. */
 export const MIN_HZ = 0.05;
 /** Highest blink frequency accepted, in Hz. */
 export const MAX_HZ = 500;
+/**
+ * Significant digits of a frequency that are used: longer numbers are
+ * accepted (their range is checked on the exact value) and rounded half-up
+ * to this many digits, all of which a double holds faithfully.
+ */
+export const HZ_DIGITS = 15;
 
 /** A well-formed request. */
 export type Command =
@@ -47,12 +53,15 @@ const VERBS: Record<string, Command["verb"]> = {
   watch: "watch",
 };
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: keep a BOM in the text, so that parseCommand decides where one may stand.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 // C0 controls except TAB, DEL, and C1 controls.
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
 const NUMBER = /^(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)$/;
+/** U+FEFF, the byte order mark (EF BB BF in UTF-8) some Windows tools send first. */
+const BOM = "\uFEFF";
 
 /**
  * Cuts `word` to its first 32 UTF-8 bytes (at a character boundary) and
@@ -73,13 +82,33 @@ export function echo(word: string): string {
 }
 
 /**
+ * Compares the decimal `int.frac` (digit strings, either may be empty) with
+ * `bound`, written `[int, frac]` without leading zeros in its `int` or
+ * trailing zeros in its `frac`, exactly: -1, 0 or 1.
+ */
+function compareDecimal(int: string, frac: string, bound: readonly [string, string]): number {
+  const i = int.replace(/^0+/, "");
+  const f = frac.replace(/0+$/, "");
+  const [bi, bf] = bound;
+  if (i.length !== bi.length) return i.length < bi.length ? -1 : 1;
+  if (i !== bi) return i < bi ? -1 : 1;
+  // Without trailing zeros, string order is numeric order for fractions.
+  return f === bf ? 0 : f < bf ? -1 : 1;
+}
+
+/**
  * Parses a frequency as the protocol writes it: digits with `.` or `,` as
- * the decimal separator. Returns the number, or a {@linkcode Rejection}.
+ * the decimal separator, any number of them. The range check is on the
+ * exact decimal value (`500.00000000000001` is out of range); the number
+ * returned is the nearest double to the value rounded half-up to
+ * {@linkcode HZ_DIGITS} significant digits. Returns the number, or a
+ * {@linkcode Rejection}.
  *
  * @example
  * ```ts
  * import { parseHz } from "./command.ts";
  * parseHz("2,5"); // 2.5
+ * parseHz("500.00000000000001"); // { verb: "error", code: "bad-argument", … }
  * ```
  */
 export function parseHz(word: string): number | Rejection {
@@ -89,14 +118,20 @@ export function parseHz(word: string): number | Rejection {
       `"${echo(word)}" is not a frequency: write digits, e.g. 2.5 or 2,5`,
     );
   }
-  const hz = Number(word.replace(",", "."));
-  if (!(hz >= MIN_HZ && hz <= MAX_HZ)) {
+  const [int, frac = ""] = word.split(/[.,]/);
+  if (
+    compareDecimal(int, frac, ["", "05"]) < 0 || compareDecimal(int, frac, ["500", ""]) > 0
+  ) {
     return reject(
       "bad-argument",
       `${echo(word)} Hz is out of range: use ${MIN_HZ} to ${MAX_HZ} Hz`,
     );
   }
-  return hz;
+  const digits = int + frac;
+  const cut = digits.search(/[1-9]/) + HZ_DIGITS; // in range: there is a nonzero digit
+  if (!/[1-9]/.test(digits.slice(cut))) return Number(word.replace(",", "."));
+  const rounded = BigInt(digits.slice(0, cut)) + (digits[cut] >= "5" ? 1n : 0n);
+  return Number(`${rounded}e${int.length - cut}`);
 }
 
 function reject(code: ErrorCode, text: string): Rejection {
@@ -120,6 +155,8 @@ function foldVerb(word: string): string {
 
 /**
  * Parses one request line (bytes without the LF; one trailing CR allowed).
+ * A byte order mark (U+FEFF) at the very start of the line is ignored; one
+ * anywhere else is refused with a `bad-encoding` error.
  *
  * @example
  * ```ts
@@ -143,8 +180,15 @@ export function parseCommand(line: Uint8Array | string): Command | Rejection {
     }
   }
   if (text.endsWith("\r")) text = text.slice(0, -1);
+  if (text.startsWith(BOM)) text = text.slice(1);
   if (CONTROL.test(text)) {
     return reject("bad-encoding", "line contains control characters: send plain text");
+  }
+  if (text.includes(BOM)) {
+    return reject(
+      "bad-encoding",
+      "line has a byte order mark (U+FEFF) after its start: remove it",
+    );
   }
   const words = text.split(/[ \t]+/).filter((w) => w !== "");
   if (words.length === 0) return reject("unknown-command", "empty line (try: help)");

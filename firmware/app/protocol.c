@@ -3,8 +3,9 @@
  *
  * Frequencies are handled in decimal, without floating point and without
  * the C library's strtod/printf (which use the heap in newlib): the range
- * check uses the value rounded to 17 significant digits (what a double
- * holds), the reply prints it rounded half-up to 6 significant digits.
+ * check uses the exact value, which is then rounded half-up to 15
+ * significant digits (all of which a double holds, as the Deno server
+ * keeps it) and printed rounded half-up to 6 significant digits.
  */
 #include "protocol.h"
 
@@ -12,6 +13,9 @@
 
 #define ECHO_MAX 32u
 #define FOLD_MAX 16u /* longer words are no verb */
+
+/* U+FEFF, the byte order mark: ignored first on a line, refused elsewhere. */
+static const uint8_t bom[3] = {0xEFu, 0xBBu, 0xBFu};
 
 const char proto_help_reply[] = "OK commands: blink <hz>, on, off, status, help, quit "
                                 "(French: clignote <hz>, allume, eteindre, etat)";
@@ -153,6 +157,17 @@ static bool has_control(const uint8_t *s, size_t n)
     return false;
 }
 
+/* A BOM anywhere in s (valid UTF-8, so EF BB BF can only be U+FEFF). */
+static bool has_bom(const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i + 3u <= n; i++) {
+        if (memcmp(s + i, bom, 3u) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool is_space(uint8_t c)
 {
     return c == ' ' || c == '\t';
@@ -172,14 +187,15 @@ static bool is_digit(uint8_t c)
 
 typedef enum { HZ_OK = 0, HZ_NOT_A_NUMBER, HZ_OUT_OF_RANGE } hz_result_t;
 
-#define SIG_KEEP 18u
+#define HZ_DIGITS 15u            /* significant digits kept, as protocol/command.ts */
+#define SIG_KEEP (HZ_DIGITS + 1u) /* and the one that rounds them */
 
-/* Rounds the first `keep` significant digits half-up; returns the mantissa
- * and bumps *exp when rounding carries into a new digit. */
-static uint64_t round_sig(const uint8_t *d, size_t nd, size_t keep, int *exp)
+/* Rounds the first `keep` (<= 7) significant digits half-up; returns the
+ * mantissa and bumps *exp when rounding carries into a new digit. */
+static uint32_t round_sig(const uint8_t *d, size_t nd, size_t keep, int *exp)
 {
-    uint64_t m = 0;
-    uint64_t limit = 1;
+    uint32_t m = 0;
+    uint32_t limit = 1;
     for (size_t i = 0; i < keep; i++) {
         m = m * 10u + (i < nd ? d[i] : 0u);
         limit *= 10u;
@@ -273,28 +289,39 @@ static hz_result_t parse_hz(const uint8_t *w, size_t n, led_hz_t *out)
             sticky = true;
         }
     }
-    if (!seen || exp > 3) {
-        return HZ_OUT_OF_RANGE; /* zero, or at least 1000 */
+    /* Range check on the exact value: 0.05 <= 0.d1 d2 ... * 10^exp <= 500. */
+    bool rest_zero = !sticky;
+    for (size_t k = 1; k < nd; k++) {
+        rest_zero = rest_zero && d[k] == 0u;
     }
-    /* Range check on the value as a double holds it: 17 digits. */
-    int exp17 = exp;
-    uint64_t m17 = round_sig(d, nd, 17u, &exp17);
-    const uint64_t half = 50000000000000000ull; /* 0.5 * 10^17 */
-    bool ge_min = exp17 > -1 || (exp17 == -1 && m17 >= half);  /* >= 0.05 */
-    bool le_max = exp17 < 3 || (exp17 == 3 && m17 <= half);    /* <= 500 */
-    if (!ge_min || !le_max) {
+    if (!seen || exp < -1 || exp > 3 || (exp == -1 && d[0] < 5u) ||
+        (exp == 3 && (d[0] > 5u || (d[0] == 5u && !rest_zero)))) {
         return HZ_OUT_OF_RANGE;
     }
+    /* Keep HZ_DIGITS digits, rounded half-up (carrying through 9s). */
+    if (nd > HZ_DIGITS) {
+        bool carry = d[HZ_DIGITS] >= 5u;
+        nd = HZ_DIGITS;
+        for (size_t k = nd; carry && k-- > 0;) {
+            carry = d[k] == 9u;
+            d[k] = carry ? 0u : (uint8_t)(d[k] + 1u);
+        }
+        if (carry) {
+            d[0] = 1u; /* 999...9 -> 1000...0 */
+            exp++;
+        }
+    }
     int exp6 = exp;
-    uint64_t m6 = round_sig(d, nd, 6u, &exp6);
-    /* An exact tie at the 7th digit rounds the way the nearest double lies. */
-    bool tie = nd >= 7u && d[6] == 5u && !sticky;
+    uint32_t m6 = round_sig(d, nd, 6u, &exp6);
+    /* An exact tie at the 7th digit rounds the way the nearest double lies
+     * (d now holds every digit of the value: no sticky one beyond). */
+    bool tie = nd >= 7u && d[6] == 5u;
     for (size_t k = 7; tie && k < nd; k++) {
         tie = d[k] == 0u;
     }
     if (tie) {
         int exp7 = exp;
-        uint32_t n7 = (uint32_t)round_sig(d, 7u, 7u, &exp7); /* d[0..6] as they are */
+        uint32_t n7 = round_sig(d, 7u, 7u, &exp7); /* d[0..6] as they are */
         if (!double_at_or_above(n7, (unsigned)(7 - exp))) {
             m6 = n7 / 10u; /* down: drop the 5, undo any carry */
             exp6 = exp;
@@ -305,7 +332,7 @@ static hz_result_t parse_hz(const uint8_t *w, size_t n, led_hz_t *out)
         m6 /= 10u;
         e10++;
     }
-    out->sig = (uint32_t)m6;
+    out->sig = m6;
     out->exp10 = (int8_t)e10;
     return HZ_OK;
 }
@@ -364,8 +391,16 @@ proto_action_t proto_handle(const uint8_t *line, size_t len, const led_state_t *
     if (len > 0 && line[len - 1] == '\r') {
         len--;
     }
+    if (len >= 3u && memcmp(line, bom, 3u) == 0) {
+        line += 3;
+        len -= 3u;
+    }
     if (has_control(line, len)) {
         return reply_error(&o, "bad-encoding", "line contains control characters: send plain text");
+    }
+    if (has_bom(line, len)) {
+        return reply_error(&o, "bad-encoding",
+                           "line has a byte order mark (U+FEFF) after its start: remove it");
     }
 
     /* Words: the verb, the number of arguments and the first argument. */

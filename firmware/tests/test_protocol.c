@@ -189,11 +189,16 @@ static void test_frequency_rounding_and_edges(void **state)
         {"0.9999995", "OK blink 1 Hz", 1000000},
         {"0.09999995", "OK blink 0.1 Hz", 100000},
         {"1.999995", "OK blink 1.99999 Hz", 1999990},
-        {"99.999950000000000000000001", "OK blink 100 Hz", 100000000}, /* above the tie */
+        /* Over 15 significant digits: rounded half-up to 15 first, so this
+         * is the tie 99.99995 again, whose double lies below it. */
+        {"99.999950000000000000000001", "OK blink 99.9999 Hz", 99999900},
+        {"499.99949999999999999", "OK blink 500 Hz", 500000000}, /* -> 499.9995: above */
+        {"9.99999999999999999", "OK blink 10 Hz", 10000000},     /* carry through 15 nines */
+        {"0.0500000000000000000001", "OK blink 0.05 Hz", 50000},
+        {"499.999999999999999999999", "OK blink 500 Hz", 500000000},
         {"1,", "OK blink 1 Hz", 1000000},
         {",25", "OK blink 0.25 Hz", 250000},
         {"333.3333333", "OK blink 333.333 Hz", 333333000},
-        {"0.04999999999999999999", "OK blink 0.05 Hz", 50000},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char line[64], reply[PROTO_REPLY_MAX];
@@ -212,6 +217,75 @@ static void test_frequency_rounding_and_edges(void **state)
     assert_string_equal(reply, "ERR bad-argument 500.000001 Hz is out of range: use 0.05 to 500 Hz");
     run("blink 0000", reply, &next);
     assert_string_equal(reply, "ERR bad-argument 0000 Hz is out of range: use 0.05 to 500 Hz");
+    /* The range check is on the exact value, however many digits. */
+    run("blink 0.04999999999999999999", reply, &next);
+    assert_string_equal(reply, "ERR bad-argument 0.04999999999999999999 Hz is out of range: use 0.05 to 500 Hz");
+    run("blink 500.00000000000001", reply, &next);
+    assert_string_equal(reply, "ERR bad-argument 500.00000000000001 Hz is out of range: use 0.05 to 500 Hz");
+}
+
+/* Digit runs as long as a line allows: exact range check, no overflow. */
+static void test_long_digit_runs(void **state)
+{
+    (void)state;
+    static char line[1030];
+    char reply[PROTO_REPLY_MAX];
+    led_state_t next;
+    const size_t end = sizeof line - 1;
+    line[end] = '\0';
+    /* 500.000...0001: out of range by one in the 1000th decimal. */
+    memcpy(line, "blink 500.", 10);
+    memset(line + 10, '0', end - 10);
+    line[end - 1] = '1';
+    assert_int_equal(run(line, reply, &next), PROTO_REPLY_ONLY);
+    assert_string_equal(reply, "ERR bad-argument 500.0000000000000000000000000000... Hz is out of range: "
+                               "use 0.05 to 500 Hz");
+    line[end - 1] = '0';
+    assert_int_equal(run(line, reply, &next), PROTO_SET_LED);
+    assert_string_equal(reply, "OK blink 500 Hz");
+    /* 0.0499...9 with a thousand 9s: out of range; 0.0500...01: in. */
+    memcpy(line, "blink 0.04", 10);
+    memset(line + 10, '9', end - 10);
+    run(line, reply, &next);
+    assert_string_equal(reply, "ERR bad-argument 0.049999999999999999999999999999... Hz is out of range: "
+                               "use 0.05 to 500 Hz");
+    memcpy(line, "blink 0,05", 10);
+    memset(line + 10, '0', end - 10);
+    line[end - 1] = '1';
+    assert_int_equal(run(line, reply, &next), PROTO_SET_LED);
+    assert_string_equal(reply, "OK blink 0.05 Hz");
+    assert_int_equal(led_hz_to_uhz(next.hz), 50000);
+    /* 499.999...9: rounds up to 500 through every carry. */
+    memcpy(line, "blink 499.", 10);
+    memset(line + 10, '9', end - 10);
+    assert_int_equal(run(line, reply, &next), PROTO_SET_LED);
+    assert_string_equal(reply, "OK blink 500 Hz");
+    assert_int_equal(led_hz_to_uhz(next.hz), 500000000);
+}
+
+static void test_byte_order_mark(void **state)
+{
+    (void)state;
+    char reply[PROTO_REPLY_MAX];
+    led_state_t next;
+    static const char *const refused[] = {
+        "\xef\xbb\xbf\xef\xbb\xbfoff", " \xef\xbb\xbfoff", "off \xef\xbb\xbf", "blink 2\xef\xbb\xbf\r",
+        "\xef\xbb\xbf\xef\xbb\xbf\r",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        assert_int_equal(run(refused[i], reply, &next), PROTO_REPLY_ONLY);
+        assert_string_equal(reply, "ERR bad-encoding line has a byte order mark (U+FEFF) after its start: remove it");
+    }
+    assert_int_equal(run("\xef\xbb\xbf" "blink 2,5\r", reply, &next), PROTO_SET_LED);
+    assert_string_equal(reply, "OK blink 2.5 Hz");
+    assert_int_equal(run("\xef\xbb\xbfquit", reply, &next), PROTO_QUIT);
+    run("\xef\xbb\xbf", reply, &next);
+    assert_string_equal(reply, "ERR unknown-command empty line (try: help)");
+    /* Not a BOM: the same bytes cut short, or U+FEFF's neighbours. */
+    run("\xef\xbb", reply, &next);
+    assert_string_equal(reply, "ERR bad-encoding line is not valid UTF-8: send UTF-8 text");
+    run("\xef\xbb\xbeoff", reply, &next);
+    assert_string_equal(reply, "ERR unknown-command \"\xef\xbb\xbeoff\" (try: help)");
 }
 
 static void test_on_off_help_quit(void **state)
@@ -301,6 +375,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_empty_and_blank),
         cmocka_unit_test(test_bad_numbers),
         cmocka_unit_test(test_frequency_rounding_and_edges),
+        cmocka_unit_test(test_long_digit_runs),
+        cmocka_unit_test(test_byte_order_mark),
         cmocka_unit_test(test_on_off_help_quit),
     };
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
