@@ -4,7 +4,13 @@
  * must give the same reply to the same `led`-subset request, on thousands of
  * generated lines (seeded, so a failure is reproducible): verbs and aliases
  * in any case, punctuation, numbers of every shape, whitespace, CR, invalid
- * UTF-8 and control characters.
+ * UTF-8 and control characters, byte order marks (first, in the middle,
+ * alone, twice).
+ *
+ * Numbers include long ones (17 and more significant digits, runs of zeros
+ * or nines) at and around the range edges 0.05 and 500, with `.` and `,`:
+ * both parsers check the range on the exact decimal value and round past 15
+ * significant digits before printing 6.
  *
  * Rounding ties at the 7th significant digit ("0.1234565", "99.99995") get
  * a share of the lines: the firmware rounds them the way the nearest double
@@ -19,7 +25,13 @@ import { formatState } from "../hal/types.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const enc = new TextEncoder();
-const dec = new TextDecoder();
+// ignoreBOM: keep byte order marks, which some generated lines hold.
+const dec = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** A line for a message: JSON, with the invisible U+FEFF spelled out. */
+function show(line: Uint8Array): string {
+  return JSON.stringify(dec.decode(line)).replaceAll("\uFEFF", "\\uFEFF");
+}
 
 /** The Deno server's reply to `line` from a fresh LED (off), LED subset only. */
 function denoReply(line: Uint8Array): string | undefined {
@@ -85,8 +97,10 @@ function generator(seed: number) {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
   const digits = (n: number) =>
     Array.from({ length: n }, () => String(Math.floor(rnd() * 10))).join("");
+  const run = (c: string, min: number) => c.repeat(min + Math.floor(rnd() * 25));
+  const sep = () => pick([".", ","]);
   const number = (): string => {
-    switch (Math.floor(rnd() * 12)) {
+    switch (Math.floor(rnd() * 15)) {
       case 0:
         return digits(1 + Math.floor(rnd() * 3));
       case 1:
@@ -139,6 +153,51 @@ function generator(seed: number) {
           : `${pick(["9", "99", "0.9", "0.09", "1", "4", "0.0"])}${rnd() < 0.5 ? "." : ""}${
             "9".repeat(1 + Math.floor(rnd() * 6))
           }${pick(["5", "50", "4", "6"])}`;
+      case 11: // at and around the range edges, 17+ significant digits
+        switch (Math.floor(rnd() * 7)) {
+          case 0:
+            return `500${sep()}${run("0", 14)}${
+              pick(["", "1", digits(1 + Math.floor(rnd() * 5))])
+            }`;
+          case 1:
+            return `499${sep()}${run("9", 14)}${digits(Math.floor(rnd() * 4))}`;
+          case 2: // 500 or 499.999 after rounding to 6 digits
+            return `499${sep()}999${pick(["4", "5"])}${run(pick(["0", "9"]), 10)}${
+              digits(Math.floor(rnd() * 3))
+            }`;
+          case 3:
+            return `${pick(["0", "", "000"])}${sep()}05${run("0", 14)}${
+              pick(["", "1", digits(1 + Math.floor(rnd() * 5))])
+            }`;
+          case 4:
+            return `${pick(["0", ""])}${sep()}04${run("9", 15)}${digits(Math.floor(rnd() * 4))}`;
+          case 5: // 0.05 or 0.0500001 after rounding to 6 digits
+            return `0${sep()}0500000${pick(["4", "5"])}${run(pick(["0", "9"]), 8)}${
+              digits(Math.floor(rnd() * 3))
+            }`;
+          default:
+            return pick(["500", "0", "0.05", "499", "0,04", "0.0"]) + run(pick(["0", "9"]), 10) +
+              digits(Math.floor(rnd() * 3));
+        }
+      case 12: // 17+ significant digits, some of them rounding at the 15th into a 7th-digit tie
+        switch (Math.floor(rnd() * 3)) {
+          case 0:
+            return `${1 + Math.floor(rnd() * 9)}${digits(Math.floor(rnd() * 3))}${sep()}${
+              digits(14 + Math.floor(rnd() * 20))
+            }`;
+          case 1:
+            return `${1 + Math.floor(rnd() * 9)}${digits(Math.floor(rnd() * 3))}${sep()}${
+              digits(5 - Math.floor(rnd() * 3))
+            }${pick(["4", "5"])}${run(pick(["0", "9"]), 8)}${pick(["", "1", "4", "5", "9"])}`;
+          default:
+            return `${pick(["0", ""])}${sep()}${pick(["0", "00", "1", "3"])}${digits(5)}${
+              pick(["4", "5"])
+            }${run(pick(["0", "9"]), 8)}${digits(Math.floor(rnd() * 4))}`;
+        }
+      case 13: // long runs of zeros before and after
+        return `${run("0", 10)}${digits(1 + Math.floor(rnd() * 3))}${
+          pick(["", sep(), `${sep()}${run("0", 10)}${pick(["", "1", digits(2)])}`])
+        }`;
       default:
         return String(Math.floor(rnd() * 600));
     }
@@ -190,8 +249,48 @@ function generator(seed: number) {
       bytes = out;
     }
     if (rnd() < 0.02) bytes = new Uint8Array(0);
+    if (rnd() < 0.12) bytes = withBom(bytes, Math.floor(rnd() * 6), rnd());
     return bytes;
   };
+}
+
+const BOM = [0xef, 0xbb, 0xbf];
+
+/** A byte order mark put into `line`: `how` picks where, `at` (0–1) where in the middle. */
+function withBom(line: Uint8Array, how: number, at: number): Uint8Array<ArrayBuffer> {
+  switch (how) {
+    case 0:
+    case 1: // first: ignored
+      return new Uint8Array([...BOM, ...line]);
+    case 2: { // in the middle (sometimes inside a character)
+      const i = Math.floor(at * (line.length + 1));
+      return new Uint8Array([...line.subarray(0, i), ...BOM, ...line.subarray(i)]);
+    }
+    case 3: { // alone, or with blanks only: an empty line
+      const blanks = ["", "\r", " ", "\t", "  ", " \t\r", "\t\t", " \r"];
+      return new Uint8Array([...BOM, ...enc.encode(blanks[Math.floor(at * blanks.length)])]);
+    }
+    case 4: // twice
+      return new Uint8Array([...BOM, ...BOM, ...line]);
+    default: // last, before any CR
+      return line.at(-1) === 13
+        ? new Uint8Array([...line.subarray(0, -1), ...BOM, 13])
+        : new Uint8Array([...line, ...BOM]);
+  }
+}
+
+/** True when `line` holds a byte order mark. */
+function hasBom(line: Uint8Array): boolean {
+  for (let i = 0; i + 3 <= line.length; i++) {
+    if (line[i] === 0xef && line[i + 1] === 0xbb && line[i + 2] === 0xbf) return true;
+  }
+  return false;
+}
+
+/** True for a frequency word with 17 or more significant digits. */
+function isLongNumber(line: Uint8Array): boolean {
+  const m = /[ \t]0*[.,]?0*([0-9]*[.,]?[0-9]*)[ \t\r]*$/.exec(dec.decode(line));
+  return m !== null && m[1].replace(/[.,]/, "").replace(/0+$/, "").length >= 17;
 }
 
 /** True for a frequency word whose digits after the 6th significant one are 5, 0, 0, … */
@@ -205,7 +304,9 @@ function isRoundingTie(line: Uint8Array): boolean {
   return sig.length > 6 && /^50*$/.test(sig.slice(6));
 }
 
-Deno.test("firmware parser: same replies as the Deno parser on 30000 generated lines", async () => {
+const LINES = 40000;
+
+Deno.test(`firmware parser: same replies as the Deno parser on ${LINES} generated lines`, async () => {
   const build = await new Deno.Command("make", {
     args: ["-s", "-C", `${root}firmware`, "build/proto_cli"],
     stdout: "piped",
@@ -216,7 +317,7 @@ Deno.test("firmware parser: same replies as the Deno parser on 30000 generated l
   const next = generator(20261122);
   const lines: Uint8Array[] = [];
   const seen = new Set<string>();
-  while (lines.length < 30000) {
+  while (lines.length < LINES) {
     const line = next();
     const key = Array.from(line, (b) => b.toString(16).padStart(2, "0")).join("");
     if (seen.has(key) || denoReply(line) === undefined) continue;
@@ -244,7 +345,7 @@ Deno.test("firmware parser: same replies as the Deno parser on 30000 generated l
     const want = denoReply(line)!;
     if (cReplies[i] === want) return;
     if (isRoundingTie(line)) ties++;
-    mismatches.push(`${JSON.stringify(dec.decode(line))}: C "${cReplies[i]}" vs Deno "${want}"`);
+    mismatches.push(`${show(line)}: C "${cReplies[i]}" vs Deno "${want}"`);
   });
   const kinds = new Map<string, number>();
   for (const r of cReplies.slice(0, lines.length)) {
@@ -252,10 +353,21 @@ Deno.test("firmware parser: same replies as the Deno parser on 30000 generated l
     kinds.set(k, (kinds.get(k) ?? 0) + 1);
   }
   const tieShaped = lines.filter(isRoundingTie).length;
+  const shapes = {
+    bomFirst: lines.filter((l) => l[0] === 0xef && l[1] === 0xbb && l[2] === 0xbf).length,
+    bomElsewhere: lines.filter((l) => hasBom(l.subarray(1))).length,
+    bomAlone: lines.filter((l) => /^\uFEFF[ \t]*\r?$/.test(dec.decode(l))).length,
+    long: lines.filter(isLongNumber).length,
+    edge: lines.filter((l) => /[ \t]0*(?:500|499|[.,]0[45])[.,0-9]{15}/.test(dec.decode(l))).length,
+  };
   console.log(
-    `${lines.length} lines; ${ties} of ${tieShaped} rounding ties differ; replies: ${
-      JSON.stringify(Object.fromEntries(kinds))
-    }`,
+    `${lines.length} lines; ${ties} of ${tieShaped} rounding ties differ; shapes: ${
+      JSON.stringify(shapes)
+    }; replies: ${JSON.stringify(Object.fromEntries(kinds))}`,
   );
+  // The generator must keep producing the inputs the parsers once disagreed on.
+  for (const [shape, n] of Object.entries(shapes)) {
+    assert.ok(n >= (shape === "bomAlone" ? 6 : 50), `only ${n} ${shape} lines`);
+  }
   assert.deepStrictEqual(mismatches.slice(0, 20), [], `${mismatches.length} mismatches`);
 });
