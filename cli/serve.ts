@@ -12,6 +12,9 @@ import { LedService } from "../server/led_service.ts";
 import { TcpServer } from "../server/tcp.ts";
 import { type HttpServer, startHttpServer } from "../server/http.ts";
 import { formatDuration, parseDuration } from "../server/duration.ts";
+import { AuthLimiter } from "../server/auth_limit.ts";
+import { raiseFdLimit } from "../server/fd_limit.ts";
+import { SafetyNet } from "./safety.ts";
 
 /** Help text of `ledctl serve`. */
 export const SERVE_HELP = `Usage: ledctl serve [options]
@@ -28,16 +31,21 @@ Options:
   --idle-timeout T     close connections silent for T (default 10s; 0 = never)
   --frame-timeout T    a command sent without newline counts after T of silence (default 100ms)
   --max-clients N      most clients at once; more get "ERR busy" (default 1000)
+  --max-watchers N     most clients in watch mode at once (default 100, at most max-clients − 1)
   --http PORT|off      the web page and HTTP API on this port, same --host (default 8080)
   --http-host NAME     also accept this DNS name in the page's address (repeatable); IPs,
                        localhost, one-word and .local/.lan names are always accepted
-  --token T            require "auth T" from TCP clients and "Authorization: Bearer T"
-                       from HTTP clients (default: none; also read from LEDCTL_TOKEN)
+  --token-file FILE    require the token in FILE (its first line) from every client:
+                       "auth T" over TCP, "Authorization: Bearer T" or the sign-in form
+                       over HTTP; 5 wrong tokens from one address lock it out for 60 s
+  --token T            the same, given inline (visible in ps: prefer --token-file or the
+                       LEDCTL_TOKEN environment variable)
   --verbose            log every connection and request, not only LED changes
   -h, --help           this help
 
-Stop with Ctrl-C (or SIGTERM): the LED goes off, the pin is released, every
-client is disconnected, exit code 0.
+Stop with Ctrl-C (or SIGTERM, SIGHUP): the LED goes off, the pin is released,
+every client is disconnected, exit code 0, within about a second. On a fault
+the LED goes off too, one line says why, exit code 1.
 
 Examples:
   ledctl serve
@@ -62,6 +70,8 @@ export async function serve(args: string[]): Promise<number> {
     "idle-timeout": { type: "string" },
     "frame-timeout": { type: "string" },
     "max-clients": { type: "string" },
+    "max-watchers": { type: "string" },
+    "token-file": { type: "string" },
     verbose: { type: "boolean" },
     http: { type: "string" },
     "http-host": { type: "string", multiple: true },
@@ -86,13 +96,22 @@ export async function serve(args: string[]): Promise<number> {
   const httpPort = values.http === "off"
     ? undefined
     : parsePort(values.http ?? "8080", "--http", true);
-  const token = values.token ?? (Deno.env.get("LEDCTL_TOKEN") || undefined);
-  if (token !== undefined && !/^[\x21-\x7e]{8,256}$/.test(token)) {
-    throw new UsageError("--token must be 8 to 256 printable characters without spaces");
+  const maxWatchers = values["max-watchers"] === undefined
+    ? undefined
+    : parseCount(values["max-watchers"], "--max-watchers", 1_000_000);
+  if (maxWatchers !== undefined && maxWatchers >= maxClients) {
+    throw new UsageError(
+      `--max-watchers (${maxWatchers}) must be below --max-clients (${maxClients}), ` +
+        "so that clients that send commands always have a slot",
+    );
   }
+  const token = await readToken(values.token, values["token-file"]);
 
   const term = new Terminal();
   const log = (line: string) => term.log(line);
+  if (values.token !== undefined) {
+    log("note: --token is visible to every user in ps; prefer --token-file or LEDCTL_TOKEN");
+  }
   let level = false;
   let server: TcpServer | undefined;
   let service: LedService | undefined = undefined;
@@ -116,15 +135,16 @@ export async function serve(args: string[]): Promise<number> {
     log,
   });
   if (!driver) return 1;
-  // Listen for signals before announcing anything, so none is missed.
-  const stop = Promise.withResolvers<string>();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  const handlers = signals.map((sig) => {
-    const h = () => stop.resolve(sig);
-    Deno.addSignalListener(sig, h);
-    return [sig, h] as const;
-  });
   service = new LedService(driver, { log });
+  const led = service;
+  // Before anything else can fail: whatever ends the process turns the LED off first.
+  using net = new SafetyNet({ command: "serve", ledOff: () => led.close() });
+  const fds = raiseFdLimit();
+  if (fds) {
+    const raised = fds.after.soft > fds.before.soft ? ` (raised from ${fds.before.soft})` : "";
+    log(`descriptors: limit ${fds.after.soft}${raised}, hard limit ${fds.after.hard}`);
+  }
+  const authLimiter = new AuthLimiter({ log });
   try {
     server = await TcpServer.listen(service, {
       hostname,
@@ -135,6 +155,8 @@ export async function serve(args: string[]): Promise<number> {
       log,
       verbose: values.verbose,
       token,
+      maxWatchers,
+      authLimiter,
     });
   } catch (e) {
     await service.close();
@@ -174,26 +196,73 @@ export async function serve(args: string[]): Promise<number> {
   if (token !== undefined) log("clients must authenticate (--token is set)");
   const unsubscribe = service.subscribe(redraw);
   redraw();
+  const fault = Deno.env.get("LEDCTL_TEST_FAULT");
+  if (fault) injectFault(fault);
 
-  const sig = await stop.promise;
+  const sig = await net.signal;
   term.end();
   log(`${sig}: turning the LED off and closing`);
-  // A second signal during shutdown forces the exit.
-  for (const [s, h] of handlers) {
-    Deno.removeSignalListener(s, h);
-    Deno.addSignalListener(s, () => Deno.exit(130));
-  }
   unsubscribe();
   let code = 0;
-  try {
-    await service.close();
-  } catch (e) {
-    console.error(`ledctl serve: could not turn the LED off: ${(e as Error).message}`);
+  if (!await net.turnLedOff()) {
+    console.error("ledctl serve: could not turn the LED off (see the log above)");
     code = 1;
   }
-  await Promise.all([server.close(), http?.close()]);
+  // Clients get their FIN; none may hold the exit back for more than a moment.
+  const closed = Promise.all([server.close(), http?.close()]).then(() => true);
+  const timer = Promise.withResolvers<boolean>();
+  const t = setTimeout(() => timer.resolve(false), SHUTDOWN_MS);
+  if (!await Promise.race([closed, timer.promise])) log("some connections did not close in time");
+  clearTimeout(t);
   log("stopped");
   return code;
+}
+
+/** How long connections may take to close at shutdown, in ms. */
+const SHUTDOWN_MS = 700;
+
+/**
+ * The token from `--token`, `--token-file` or `LEDCTL_TOKEN`, checked.
+ * A file's first line is the token (surrounding whitespace dropped).
+ */
+async function readToken(inline?: string, file?: string): Promise<string | undefined> {
+  if (inline !== undefined && file !== undefined) {
+    throw new UsageError("give --token or --token-file, not both");
+  }
+  let token = inline;
+  let from = "--token";
+  if (file !== undefined) {
+    try {
+      token = (await Deno.readTextFile(file)).split("\n")[0].trim();
+    } catch (e) {
+      throw new UsageError(`cannot read --token-file ${file}: ${(e as Error).message}`);
+    }
+    from = `the token in ${file} (its first line)`;
+  } else if (token === undefined && Deno.env.get("LEDCTL_TOKEN")) {
+    token = Deno.env.get("LEDCTL_TOKEN");
+    from = "LEDCTL_TOKEN";
+  }
+  if (token !== undefined && !/^[\x21-\x7e]{8,256}$/.test(token)) {
+    throw new UsageError(
+      `the token (${from}) must be 8 to 256 printable characters without spaces`,
+    );
+  }
+  return token;
+}
+
+/**
+ * Test hook (`LEDCTL_TEST_FAULT=throw|reject`): SIGUSR2 then raises an
+ * uncaught error or an unhandled rejection, so the tests can check that a
+ * crash turns the LED off. Nothing else reads it.
+ */
+function injectFault(kind: string): void {
+  Deno.addSignalListener("SIGUSR2", () => {
+    const e = new Error(`injected fault (LEDCTL_TEST_FAULT=${kind})`);
+    if (kind === "reject") Promise.reject(e);
+    else {setTimeout(() => {
+        throw e;
+      }, 0);}
+  });
 }
 
 /** One line saying why listening failed and what to do. */

@@ -13,7 +13,8 @@ export type ErrorCode =
   | "busy"
   | "idle-timeout"
   | "led-fault"
-  | "auth";
+  | "auth"
+  | "auth-limited";
 
 /**
  * A success reply line, without its LF.

@@ -86,13 +86,41 @@ export function raiseFdLimit(): { before: FdLimits; after: FdLimits } | undefine
  * ```
  */
 export function fdsInUse(): number | undefined {
+  // When every descriptor is taken, give back the spare one for the read.
+  if (spare) {
+    spare.close();
+    spare = undefined;
+  }
   try {
     let n = 0;
     for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
     return Math.max(0, n - 1); // the directory read holds one itself
   } catch {
     return undefined;
+  } finally {
+    keepSpareFd();
   }
+}
+
+/** A descriptor held back so that {@linkcode fdsInUse} can count when none is free. */
+let spare: Deno.FsFile | undefined;
+
+/**
+ * Holds one descriptor (`/dev/null`) in reserve for {@linkcode fdsInUse}.
+ * Called by it; call it once at start so the reserve exists before any
+ * exhaustion.
+ *
+ * @example
+ * ```ts
+ * import { keepSpareFd } from "./fd_limit.ts";
+ * keepSpareFd();
+ * ```
+ */
+export function keepSpareFd(): void {
+  if (spare) return;
+  try {
+    spare = Deno.openSync("/dev/null");
+  } catch { /* none free now: the next count tries again */ }
 }
 
 /**
@@ -128,4 +156,48 @@ export function acceptQueueLength(fd: number): number | undefined {
   if (c.getsockopt(fd, SOL_TCP, TCP_INFO, info, len) !== 0) return undefined;
   if (len[0] < TCPI_UNACKED + 4) return undefined;
   return new DataView(info.buffer).getUint32(TCPI_UNACKED, true);
+}
+
+/** `SOL_SOCKET`, `SO_KEEPALIVE`, and the `SOL_TCP` keepalive knobs (Linux). */
+const SOL_SOCKET = 1;
+const SO_KEEPALIVE = 9;
+const TCP_KEEPIDLE = 4;
+const TCP_KEEPINTVL = 5;
+const TCP_KEEPCNT = 6;
+
+/**
+ * Turns on TCP keepalive on socket `fd`: the first probe after `idleS`
+ * seconds of silence, then every `intervalS`, and the connection fails
+ * after `count` unanswered probes. Returns false when it could not be set
+ * (no FFI, or not a TCP socket).
+ *
+ * @example
+ * ```ts
+ * import { setKeepAlive } from "./fd_limit.ts";
+ * setKeepAlive(7, { idleS: 30, intervalS: 10, count: 3 }); // a dead peer is found in ~60 s
+ * ```
+ */
+export function setKeepAlive(
+  fd: number,
+  { idleS, intervalS, count }: { idleS: number; intervalS: number; count: number },
+): boolean {
+  const c = ffi();
+  if (!c) return false;
+  const set = (level: number, name: number, value: number) =>
+    c.setsockopt(fd, level, name, new Int32Array([value]), 4) === 0;
+  return set(SOL_SOCKET, SO_KEEPALIVE, 1) && set(SOL_TCP, TCP_KEEPIDLE, idleS) &&
+    set(SOL_TCP, TCP_KEEPINTVL, intervalS) && set(SOL_TCP, TCP_KEEPCNT, count);
+}
+
+/**
+ * Closes descriptor `fd` (one this module's callers got from a duplicate).
+ *
+ * @example
+ * ```ts
+ * import { closeFd } from "./fd_limit.ts";
+ * closeFd(42);
+ * ```
+ */
+export function closeFd(fd: number): void {
+  ffi()?.close(fd);
 }

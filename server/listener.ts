@@ -18,8 +18,13 @@
  */
 import { createServer, type Server, type ServerOpts, type Socket } from "node:net";
 import { type Clock, realClock, type TimerId } from "../hal/clock.ts";
-import { libc } from "../hal/libc.ts";
-import { acceptQueueLength, describeFdUse } from "./fd_limit.ts";
+import {
+  acceptQueueLength,
+  closeFd,
+  describeFdUse,
+  keepSpareFd,
+  setKeepAlive,
+} from "./fd_limit.ts";
 
 /** Options for {@linkcode GuardedListener.listen}. */
 export interface GuardedListenerOptions {
@@ -60,8 +65,8 @@ interface NodeHandle {
   fdForIpc?: () => number;
 }
 
-/** A duplicate of `server`'s listening descriptor, or -1. */
-function dupListeningFd(server: Server): number {
+/** A duplicate of the descriptor under `server` or `socket`, or -1. */
+function dupFd(server: Server | Socket): number {
   const handle = (server as unknown as { _handle?: NodeHandle })._handle;
   try {
     const fd = handle?.fdForIpc?.();
@@ -109,7 +114,8 @@ export class GuardedListener {
     this.#address = typeof a === "object" && a
       ? { address: a.address, port: a.port }
       : { address: "", port: 0 };
-    this.#fd = dupListeningFd(server);
+    this.#fd = dupFd(server);
+    keepSpareFd();
     this.#attach(server);
     if (this.#fd >= 0 && acceptQueueLength(this.#fd) !== undefined) {
       this.#arm();
@@ -206,7 +212,7 @@ export class GuardedListener {
 
   /** Hands the listening socket to a fresh server; the old one stopped accepting. */
   #restart(): void {
-    const fd = dupListeningFd(this.#server);
+    const fd = dupFd(this.#server);
     if (fd < 0) return; // no descriptor free yet: try at the next check
     const next = createServer(this.#opts.server);
     next.once("error", () => {/* no descriptor for its machinery yet: next check */});
@@ -224,8 +230,31 @@ export class GuardedListener {
     this.#closed ??= new Promise<void>((resolve) => {
       if (this.#timer !== undefined) this.#opts.clock.clearTimeout(this.#timer);
       this.#server.close(() => resolve());
-      if (this.#fd >= 0) libc().close(this.#fd);
+      if (this.#fd >= 0) closeFd(this.#fd);
     });
     return this.#closed;
+  }
+}
+
+/**
+ * Turns on TCP keepalive for a connection (30 s idle, then a probe every
+ * 10 s, dead after 3 unanswered: about 60 s), so a peer that vanished
+ * without a FIN or RST is found. Deno's `socket.setKeepAlive` does
+ * nothing, so this sets the options on a duplicate of its descriptor.
+ * Returns false when that is not possible (no FFI).
+ *
+ * @example
+ * ```ts
+ * import { keepAlive } from "./listener.ts";
+ * // in a connection handler: keepAlive(socket);
+ * ```
+ */
+export function keepAlive(socket: Socket): boolean {
+  const fd = dupFd(socket);
+  if (fd < 0) return false;
+  try {
+    return setKeepAlive(fd, { idleS: 30, intervalS: 10, count: 3 });
+  } finally {
+    closeFd(fd);
   }
 }

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { createServer, type Server, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { type Clock, realClock, type TimerId } from "../hal/clock.ts";
 import { formatState } from "../hal/types.ts";
 import { parseCommand } from "../protocol/command.ts";
@@ -19,6 +19,8 @@ import { err } from "../protocol/reply.ts";
 import { type ClientInfo, describeClient, execute, type Outcome } from "./commands.ts";
 import { formatDuration } from "./duration.ts";
 import type { LedService } from "./led_service.ts";
+import { AuthLimiter } from "./auth_limit.ts";
+import { GuardedListener, keepAlive } from "./listener.ts";
 
 /** Options for {@linkcode TcpServer.listen}. */
 export interface TcpServerOptions {
@@ -40,9 +42,19 @@ export interface TcpServerOptions {
   verbose?: boolean;
   /** When set, clients must send `auth <token>` before other commands. Default: none. */
   token?: string;
+  /**
+   * Most connections in `watch` mode at once (they are exempt from the idle
+   * timeout); a `watch` above it gets `ERR busy`. Default: 100, or
+   * `maxClients - 1` when that is smaller.
+   */
+  maxWatchers?: number;
+  /** Wrong-token limiter, shared with HTTP. Default: 5 wrong tokens per address per minute. */
+  authLimiter?: AuthLimiter;
 }
 
-type Opts = Required<Omit<TcpServerOptions, "hostname" | "port" | "token">> & { token?: string };
+type Opts =
+  & Required<Omit<TcpServerOptions, "hostname" | "port" | "token" | "authLimiter">>
+  & { token?: string; authLimiter: AuthLimiter };
 
 /** How long a closing connection may still send before it is cut, in ms. */
 const LINGER_MS = 1000;
@@ -52,23 +64,13 @@ const LINGER_BYTES = 1 << 20;
 const REFUSE_LINGER_MS = 200;
 /** Unsent bytes a watcher may let pile up before it is dropped. */
 const WATCH_BACKLOG = 64 * 1024;
-
-/** Turns node's listen errors into the `Deno.errors` the CLI explains. */
-function listenError(e: NodeJS.ErrnoException): Error {
-  const message = e.message;
-  switch (e.code) {
-    case "EADDRINUSE":
-      return new Deno.errors.AddrInUse(message);
-    case "EADDRNOTAVAIL":
-    case "EINVAL": // what Deno's node:net reports for an address not on this machine
-      return new Deno.errors.AddrNotAvailable(message);
-    case "EACCES":
-    case "EPERM":
-      return new Deno.errors.PermissionDenied(message);
-    default:
-      return e;
-  }
-}
+/**
+ * Unsent reply bytes past which a connection's requests stop being
+ * answered and its socket stops being read, until the peer reads.
+ */
+export const OUTPUT_BOUND = 64 * 1024;
+/** Refused (busy) connections being answered at once; more are closed without a word. */
+const MAX_REFUSING = 32;
 
 /**
  * A running server.
@@ -85,23 +87,19 @@ function listenError(e: NodeJS.ErrnoException): Error {
  * ```
  */
 export class TcpServer {
-  readonly #server: Server;
+  #listener!: GuardedListener;
   readonly #service: LedService;
   readonly #opts: Opts;
   readonly #sessions = new Set<Session>();
+  /** Sessions in `watch` mode. */
+  readonly watchers = new Set<unknown>();
+  #refusing = 0;
   #nextId = 1;
   #closing: Promise<void> | undefined;
 
-  private constructor(server: Server, service: LedService, opts: Opts) {
-    this.#server = server;
+  private constructor(service: LedService, opts: Opts) {
     this.#service = service;
     this.#opts = opts;
-    server.on("connection", (socket: Socket) => this.#accept(socket));
-    // Accept failures (EMFILE…) do not stop the server: say so and go on.
-    server.on(
-      "error",
-      (e: Error) => this.#opts.log(`accept failed: ${e.message}; still listening`),
-    );
   }
 
   /**
@@ -118,6 +116,9 @@ export class TcpServer {
       log: options.log ?? ((l) => console.log(l)),
       verbose: options.verbose ?? false,
       token: options.token,
+      maxWatchers: options.maxWatchers ??
+        Math.max(1, Math.min(100, (options.maxClients ?? 1000) - 1)),
+      authLimiter: options.authLimiter ?? new AuthLimiter({ log: options.log }),
     };
     for (
       const [k, v] of [["idleTimeoutMs", opts.idleTimeoutMs], [
@@ -134,27 +135,33 @@ export class TcpServer {
         new RangeError(`maxClients must be a whole number ≥ 1, got ${opts.maxClients}`),
       );
     }
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: false });
-    return new Promise((resolve, reject) => {
-      const onError = (e: NodeJS.ErrnoException) => reject(listenError(e));
-      server.once("error", onError);
-      server.listen({ host: options.hostname ?? "127.0.0.1", port: options.port ?? 10000 }, () => {
-        server.off("error", onError);
-        resolve(new TcpServer(server, service, opts));
-      });
+    if (!(Number.isInteger(opts.maxWatchers) && opts.maxWatchers >= 1)) {
+      return Promise.reject(
+        new RangeError(`maxWatchers must be a whole number ≥ 1, got ${opts.maxWatchers}`),
+      );
+    }
+    const server = new TcpServer(service, opts);
+    return GuardedListener.listen({
+      hostname: options.hostname ?? "127.0.0.1",
+      port: options.port ?? 10000,
+      name: "tcp",
+      log: opts.log,
+      clock: opts.clock,
+      server: { allowHalfOpen: true, pauseOnConnect: false },
+    }, (socket) => server.#accept(socket)).then((listener) => {
+      server.#listener = listener;
+      return server;
     });
   }
 
   /** The port actually bound. */
   get port(): number {
-    const a = this.#server.address();
-    return typeof a === "object" && a ? a.port : 0;
+    return this.#listener.port;
   }
 
   /** The address actually bound. */
   get hostname(): string {
-    const a = this.#server.address();
-    return typeof a === "object" && a ? a.address : "";
+    return this.#listener.hostname;
   }
 
   #accept(socket: Socket): void {
@@ -163,21 +170,34 @@ export class TcpServer {
       socket.destroy();
       return;
     }
-    socket.setNoDelay(true);
+    socket.on("error", () => socket.destroy()); // reset by peer, write after close…
     if (this.#sessions.size >= this.#opts.maxClients) {
       if (this.#opts.verbose) {
         this.#opts.log(`refused ${remote}: ${this.#sessions.size} clients (the limit)`);
       }
+      // A flood of refusals must not hold descriptors: past a few at once, no reply.
+      if (this.#refusing >= MAX_REFUSING) {
+        socket.destroy();
+        return;
+      }
+      this.#refusing++;
+      socket.once("close", () => this.#refusing--);
       const line = err(
         "busy",
         `server has ${this.#opts.maxClients} clients (its limit); try again later`,
       );
-      socket.on("error", () => {});
       socket.end(line + "\n");
       lingerThenDestroy(socket, REFUSE_LINGER_MS);
       return;
     }
-    const session = new Session(socket, { id: this.#nextId++, remote }, this.#service, this.#opts);
+    socket.setNoDelay(true);
+    const session = new Session(
+      socket,
+      { id: this.#nextId++, remote, address: socket.remoteAddress ?? "?" },
+      this.#service,
+      this.#opts,
+      this.watchers,
+    );
     this.#sessions.add(session);
     this.#service.countClient(1);
     session.finished.then(() => {
@@ -189,7 +209,7 @@ export class TcpServer {
   /** Stops listening and closes every connection (FIN). Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      const stopped = new Promise<void>((r) => this.#server.close(() => r()));
+      const stopped = this.#listener.close();
       for (const s of this.#sessions) s.abort();
       await Promise.all([...this.#sessions].map((s) => s.finished));
       await stopped;
@@ -216,14 +236,61 @@ function lingerThenDestroy(socket: Socket, ms: number): void {
   socket.resume();
 }
 
+/** `frames[from…]` as one buffer of LF-terminated lines (see {@linkcode unhold}). */
+function hold(frames: Frame[], from: number): { bytes: Uint8Array; tooLong: boolean } {
+  let size = 0;
+  let tooLong = false;
+  for (let i = from; i < frames.length; i++) {
+    const f = frames[i];
+    if (f.kind === "line") size += f.bytes.length + 1;
+    else tooLong = true;
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (let i = from; i < frames.length; i++) {
+    const f = frames[i];
+    if (f.kind !== "line") continue;
+    bytes.set(f.bytes, at);
+    bytes[at + f.bytes.length] = 10;
+    at += f.bytes.length + 1;
+  }
+  return { bytes, tooLong };
+}
+
+/** The frames {@linkcode hold} kept, as views of its buffer. */
+function unhold(held: { bytes: Uint8Array; tooLong: boolean }): Frame[] {
+  const frames: Frame[] = [];
+  const b = held.bytes;
+  for (let start = 0; start < b.length;) {
+    const lf = b.indexOf(10, start);
+    frames.push({ kind: "line", bytes: b.subarray(start, lf) });
+    start = lf + 1;
+  }
+  if (held.tooLong) frames.push({ kind: "too-long" });
+  return frames;
+}
+
+interface SessionClient extends ClientInfo {
+  /** The peer's address without the port, for the wrong-token limiter. */
+  readonly address: string;
+}
+
 class Session {
   readonly #socket: Socket;
-  readonly #client: ClientInfo;
+  readonly #client: SessionClient;
   readonly #service: LedService;
   readonly #opts: Opts;
+  readonly #watchers: Set<unknown>;
   readonly #framer = new LineFramer(MAX_LINE);
   /** Replies that had to wait for the LED; the socket is paused meanwhile. */
   #work: Promise<void> | undefined;
+  /**
+   * Requests read but not yet answered because the peer does not read its
+   * replies (more than {@linkcode OUTPUT_BOUND} unsent): the socket is
+   * paused until it drains. One buffer of LF-terminated lines (at most one
+   * read's worth), plus whether a too-long line ends it.
+   */
+  #held: { bytes: Uint8Array; tooLong: boolean } | undefined;
   #lastByte: number;
   #idleTimer: TimerId | undefined;
   #frameTimer: TimerId | undefined;
@@ -233,24 +300,33 @@ class Session {
   #unwatch: (() => void) | undefined;
   readonly finished: Promise<void>;
 
-  constructor(socket: Socket, client: ClientInfo, service: LedService, opts: Opts) {
+  constructor(
+    socket: Socket,
+    client: SessionClient,
+    service: LedService,
+    opts: Opts,
+    watchers: Set<unknown>,
+  ) {
     this.#socket = socket;
     this.#client = client;
     this.#service = service;
     this.#opts = opts;
+    this.#watchers = watchers;
     this.#lastByte = opts.clock.now();
     this.finished = new Promise((resolve) => {
       socket.once("close", () => {
         this.#ended = true;
+        this.#held = undefined;
         this.#clearTimers();
         this.#unwatch?.();
+        this.#watchers.delete(this);
         if (opts.verbose) opts.log(`disconnected ${describeClient(client)}`);
         resolve();
       });
     });
-    socket.on("error", () => socket.destroy()); // reset by peer, write after close…
     socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
     socket.on("end", () => this.#onEnd());
+    socket.on("drain", () => this.#onDrain());
     if (opts.verbose) opts.log(`connected ${describeClient(client)}`);
     this.#armIdle(opts.idleTimeoutMs);
   }
@@ -264,9 +340,29 @@ class Session {
     this.#armFrameTimerIfPending();
   }
 
+  /** The peer read some replies: answer what was held back, then read again. */
+  #onDrain(): void {
+    if (this.#ended || this.#work) return;
+    const held = this.#held;
+    this.#held = undefined;
+    if (held) this.#answer(unhold(held));
+    if (!this.#ended && !this.#work && !this.#held) {
+      this.#socket.resume();
+      this.#armFrameTimerIfPending();
+    }
+  }
+
   /** The peer half-closed: a pending partial line is complete; answer it, then FIN. */
   async #onEnd(): Promise<void> {
     if (this.#work) await this.#work;
+    if (this.#held) {
+      // Not reading its replies and done sending: nothing more will be read.
+      await new Promise<void>((r) => {
+        const check = () => (!this.#held || this.#ended) ? r() : this.#socket.once("drain", check);
+        check();
+      });
+      if (this.#work) await this.#work;
+    }
     if (this.#ended) return;
     this.#clearFrameTimer();
     const rest = this.#framer.flush();
@@ -279,33 +375,43 @@ class Session {
     this.#socket.end(); // FIN after the replies; "close" follows
   }
 
+  /** Copies of `frames`: they may be views of a buffer that gets reused. */
+  #keep(frames: Frame[]): Frame[] {
+    return frames.map((f): Frame =>
+      f.kind === "line" ? { kind: "line", bytes: f.bytes.slice() } : f
+    );
+  }
+
   /**
    * Answers `frames` in order with one write. Replies that need no LED
    * change are computed synchronously; when one must wait (the LED), the
-   * socket is paused so later requests stay behind it.
+   * socket is paused so later requests stay behind it. Once the unsent
+   * output passes {@linkcode OUTPUT_BOUND}, the rest is held and the socket
+   * paused until the peer reads.
    */
   #answer(frames: Frame[]): void {
     let text = "";
+    const queued = this.#socket.writableLength;
     for (let i = 0; i < frames.length; i++) {
+      if (queued + text.length > OUTPUT_BOUND) {
+        this.#held = hold(frames, i);
+        this.#socket.pause();
+        this.#socket.write(text);
+        return;
+      }
       const o = this.#outcome(frames[i]);
       if (o instanceof Promise) {
-        // Keep the rest: the frames may be views of a buffer that gets reused.
-        const rest = frames.slice(i + 1).map((f): Frame =>
-          f.kind === "line" ? { kind: "line", bytes: f.bytes.slice() } : f
-        );
+        const rest = this.#keep(frames.slice(i + 1));
         this.#socket.pause();
         this.#work = this.#answerSlowly(text, o, rest).finally(() => {
           this.#work = undefined;
-          if (!this.#ended) {
-            this.#socket.resume();
-            this.#armFrameTimerIfPending();
-          }
+          if (!this.#ended) this.#onDrain();
         });
         return;
       }
       text += o.reply + "\n";
       if (o.close) return this.#closeWith(text);
-      if (o.watch) this.#watch();
+      if (o.watch) text = this.#watch(text);
     }
     this.#send(text);
   }
@@ -316,11 +422,15 @@ class Session {
       if (this.#ended) return; // the peer went away meanwhile
       text += o.reply + "\n";
       if (o.close) return this.#closeWith(text);
-      if (o.watch) this.#watch();
+      if (o.watch) text = this.#watch(text);
       if (i >= rest.length) break;
+      if (this.#socket.writableLength + text.length > OUTPUT_BOUND) {
+        this.#held = hold(rest, i);
+        break;
+      }
       o = await this.#outcome(rest[i]);
     }
-    this.#send(text);
+    this.#socket.write(text);
   }
 
   #outcome(frame: Frame): Outcome | Promise<Outcome> {
@@ -331,7 +441,25 @@ class Session {
       };
     }
     const cmd = parseCommand(frame.bytes);
-    const outcome = execute(cmd, this.#service, this.#client, this.#opts.token);
+    let outcome: Outcome | Promise<Outcome>;
+    const limiter = this.#opts.authLimiter;
+    const wait = cmd.verb === "auth" && this.#opts.token !== undefined
+      ? limiter.retryAfterS(this.#client.address)
+      : 0;
+    if (wait > 0) {
+      outcome = {
+        reply: err(
+          "auth-limited",
+          `too many wrong tokens from ${this.#client.address}; try again in ${wait} s`,
+        ),
+        close: true,
+      };
+    } else {
+      outcome = execute(cmd, this.#service, this.#client, this.#opts.token);
+      if (cmd.verb === "auth" && this.#opts.token !== undefined && !this.#client.authed) {
+        limiter.fail(this.#client.address, "tcp");
+      }
+    }
     if (this.#opts.verbose) {
       const shown = cmd.verb === "error" ? "(bad request)" : cmd.verb;
       const log = (o: Outcome) =>
@@ -342,43 +470,60 @@ class Session {
     return outcome;
   }
 
-  /** Sends `EVENT <state>` at each LED change from now on (idempotent). */
-  #watch(): void {
-    if (this.#unwatch) return;
-    this.#socket.setKeepAlive(true, 30_000);
+  /**
+   * Puts the connection in watch mode (idempotent): `EVENT <state>` at
+   * each LED change from now on, no idle timeout, TCP keepalive to find a
+   * dead peer. Above the watcher cap, the `OK` in `text` becomes `ERR busy`.
+   */
+  #watch(text: string): string {
+    if (this.#unwatch) return text;
+    if (this.#watchers.size >= this.#opts.maxWatchers) {
+      const ok = text.lastIndexOf("OK watching");
+      return text.slice(0, ok) +
+        err(
+          "busy",
+          `server has ${this.#opts.maxWatchers} watchers (its limit); try again later`,
+        ) + "\n";
+    }
+    this.#watchers.add(this);
+    keepAlive(this.#socket);
+    if (this.#idleTimer !== undefined) this.#opts.clock.clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     this.#unwatch = this.#service.subscribe((e) => {
       if (e.type !== "state" || this.#ended) return;
       // A watcher that stopped reading is dropped rather than buffered for.
       if (this.#socket.writableLength > WATCH_BACKLOG) return this.abort();
       this.#socket.write(`EVENT ${formatState(e.state)}\n`);
     });
+    return text;
   }
 
-  /** Writes; a peer that does not read makes the socket pause reading until it drains. */
+  /** Writes; past the bound, reading pauses until the peer drains its replies. */
   #send(text: string): void {
-    if (this.#socket.write(text)) return;
-    this.#socket.pause();
-    this.#socket.once("drain", () => {
-      if (!this.#ended && !this.#work) this.#socket.resume();
-    });
+    if (text) this.#socket.write(text);
+    if (this.#socket.writableLength > OUTPUT_BOUND) this.#socket.pause();
   }
 
   /** Sends the last reply, then FIN, then lingers. */
   #closeWith(text: string): void {
     this.#ended = true;
+    this.#held = undefined;
     this.#clearTimers();
     this.#socket.end(text);
     lingerThenDestroy(this.#socket, LINGER_MS);
   }
 
   #armFrameTimerIfPending(): void {
-    if (this.#ended || this.#work || !this.#framer.pending || this.#frameTimer !== undefined) {
+    if (
+      this.#ended || this.#work || this.#held || !this.#framer.pending ||
+      this.#frameTimer !== undefined
+    ) {
       return;
     }
     const { frameTimeoutMs, clock } = this.#opts;
     this.#frameTimer = clock.setTimeout(() => {
       this.#frameTimer = undefined;
-      if (this.#ended || this.#work) return;
+      if (this.#ended || this.#work || this.#held) return;
       const rest = this.#framer.flush();
       if (rest) this.#answer([{ kind: "line", bytes: rest }]);
     }, frameTimeoutMs);
@@ -397,13 +542,13 @@ class Session {
 
   #checkIdle(): void {
     this.#idleTimer = undefined;
-    if (this.#ended) return;
+    // A watcher listens: it is not idle (keepalive finds a dead one).
+    if (this.#ended || this.#unwatch) return;
     const { idleTimeoutMs, clock, verbose, log } = this.#opts;
     const silent = clock.now() - this.#lastByte;
-    // A watcher listens: it is not idle (TCP keepalive finds a dead one).
-    if (silent < idleTimeoutMs || this.#unwatch) return this.#armIdle(idleTimeoutMs - silent);
+    if (silent < idleTimeoutMs) return this.#armIdle(idleTimeoutMs - silent);
     if (verbose) log(`idle timeout for ${describeClient(this.#client)}`);
-    if (this.#work || this.#socket.writableLength > 0) {
+    if (this.#work || this.#held || this.#socket.writableLength > 0) {
       // Stuck: waiting on the LED or on a peer that does not read. Drop it.
       this.abort();
       return;
@@ -423,6 +568,7 @@ class Session {
   abort(): void {
     if (this.#socket.destroyed) return;
     this.#ended = true;
+    this.#held = undefined;
     this.#clearTimers();
     this.#socket.end();
     lingerThenDestroy(this.#socket, 100);

@@ -20,8 +20,12 @@ export function ledctlArgv(args: string[]): string[] {
 }
 
 /** The command that runs ledctl from source (or the binary in LEDCTL_BIN). */
-export function ledctlCommand(args: string[], env: Record<string, string> = {}): Deno.Command {
-  const [cmd, ...rest] = ledctlArgv(args);
+export function ledctlCommand(
+  args: string[],
+  env: Record<string, string> = {},
+  prefix: string[] = [],
+): Deno.Command {
+  const [cmd, ...rest] = [...prefix, ...ledctlArgv(args)];
   return new Deno.Command(cmd, {
     args: rest,
     // The binary runs with nothing of the repo around it.
@@ -174,14 +178,21 @@ export class ServerProcess implements AsyncDisposable {
    */
   static async start(
     args: string[] = [],
-    options: { trace?: boolean } = {},
+    options: {
+      trace?: boolean;
+      /** Runs the server through this command, e.g. `["prlimit", "--nofile=256:256", "--"]`. */
+      prefix?: string[];
+      env?: Record<string, string>;
+    } = {},
   ): Promise<ServerProcess> {
     const trace = options.trace !== false
       ? await Deno.makeTempFile({ suffix: ".trace" })
       : undefined;
     const base = ["serve", "--port", "0", "--http", "off"];
     if (trace && !args.includes("--led")) base.push("--led", `mock?trace=${trace}`);
-    const p = new ServerProcess(ledctlCommand([...base, ...args]).spawn());
+    const p = new ServerProcess(
+      ledctlCommand([...base, ...args], options.env, options.prefix).spawn(),
+    );
     p.tracePath = trace;
     const m = await Promise.race([
       p.stdout.waitFor(/listening on [^ ]+:(\d+) /),
