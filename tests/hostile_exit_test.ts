@@ -1,0 +1,60 @@
+/**
+ * Whatever ends `ledctl serve`, the LED is off afterwards: checked on the
+ * mock LED's trace after each way of ending the process. The faults are
+ * raised through the `LEDCTL_TEST_FAULT` hook (SIGUSR2 then throws or
+ * rejects inside the server), since no client input can cause one.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { RawClient, ServerProcess } from "./harness.ts";
+
+async function lightUp(server: ServerProcess): Promise<void> {
+  using c = await RawClient.connect(server.port);
+  assert.equal(await c.ask("on"), "OK on");
+  const edges = await server.waitForEdges(1);
+  assert.equal(edges.at(-1)!.level, true);
+}
+
+async function assertLedOff(server: ServerProcess): Promise<void> {
+  const edges = await server.trace();
+  assert.ok(edges.length > 0 && !edges.at(-1)!.level, `LED left lit: ${JSON.stringify(edges)}`);
+}
+
+Deno.test("SIGHUP turns the LED off and exits 0", async () => {
+  await using server = await ServerProcess.start();
+  await lightUp(server);
+  assert.equal(await server.stop("SIGHUP"), 0);
+  await assertLedOff(server);
+  assert.ok(server.stdout.all.some((l) => /SIGHUP: turning the LED off/.test(l)));
+});
+
+for (const kind of ["throw", "reject"] as const) {
+  const what = kind === "throw" ? "an uncaught error" : "an unhandled rejection";
+  Deno.test(`${what} turns the LED off, prints one line and exits 1`, async () => {
+    await using server = await ServerProcess.start([], { env: { LEDCTL_TEST_FAULT: kind } });
+    await lightUp(server);
+    server.child.kill("SIGUSR2");
+    const { code } = await server.child.status;
+    await Promise.all([server.stdout.done, server.stderr.done]);
+    assert.equal(code, 1);
+    await assertLedOff(server);
+    const lines = server.stderr.all.filter((l) => l.trim() !== "");
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(
+      lines[0],
+      /^ledctl serve: fatal error, stopped \(the LED is off\): Error: injected fault/,
+    );
+  });
+}
+
+Deno.test("a second signal during shutdown does not skip turning the LED off", async () => {
+  await using server = await ServerProcess.start();
+  await lightUp(server);
+  server.child.kill("SIGINT");
+  server.child.kill("SIGINT");
+  const { code } = await server.child.status;
+  await Promise.all([server.stdout.done, server.stderr.done]);
+  assert.equal(code, 0);
+  await assertLedOff(server);
+});
