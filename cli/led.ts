@@ -5,9 +5,10 @@
  */
 import { openLedForCli, parse, UsageError } from "./args.ts";
 import { Terminal } from "./term.ts";
+import { SafetyNet } from "./safety.ts";
 import { parseCommand } from "../protocol/command.ts";
 import { defaultLedUri } from "../hal/select.ts";
-import { formatState, HalError, type LedState } from "../hal/types.ts";
+import { formatState, HalError, LED_OFF, type LedState } from "../hal/types.ts";
 
 /** Help text of `ledctl led`. */
 export const LED_HELP = `Usage: ledctl led [--led URI] <blink HZ | on | off>
@@ -64,11 +65,14 @@ export async function led(args: string[]): Promise<number> {
       ),
   });
   if (!driver) return 1;
-  // Listen for signals before saying we are running, so none is missed.
-  const stop = Promise.withResolvers<void>();
-  const onSignal = () => stop.resolve();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  // Before the LED is lit: whatever ends the process turns it off first.
+  using net = new SafetyNet({
+    command: "led",
+    ledOff: async () => {
+      await driver.apply(LED_OFF).catch(() => {});
+      await driver[Symbol.asyncDispose]();
+    },
+  });
   let code = 0;
   try {
     await driver.apply(state);
@@ -76,16 +80,15 @@ export async function led(args: string[]): Promise<number> {
       if (!term.live) {
         console.log(`LED ${formatState(state)} on ${driver.description}; Ctrl-C to stop`);
       }
-      await stop.promise;
+      await net.signal;
     }
   } catch (e) {
     if (!(e instanceof HalError)) throw e;
     console.error(`ledctl led: ${e.message}`);
     code = 1;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
-    await driver[Symbol.asyncDispose]();
+    if (state.mode === "off") await driver[Symbol.asyncDispose]();
+    else await net.turnLedOff();
     term.end();
   }
   if (state.mode !== "off") console.log("LED off");

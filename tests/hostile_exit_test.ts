@@ -7,7 +7,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { RawClient, ServerProcess } from "./harness.ts";
+import { ledctlCommand, Lines, RawClient, ServerProcess, waitForTraceEdges } from "./harness.ts";
+import { readTrace } from "../hal/mock.ts";
 
 async function lightUp(server: ServerProcess): Promise<void> {
   using c = await RawClient.connect(server.port);
@@ -57,4 +58,21 @@ Deno.test("a second signal during shutdown does not skip turning the LED off", a
   await Promise.all([server.stdout.done, server.stderr.done]);
   assert.equal(code, 0);
   await assertLedOff(server);
+});
+
+Deno.test("ledctl led on: SIGHUP turns the LED off before exiting", async () => {
+  const trace = await Deno.makeTempFile({ suffix: ".trace" });
+  try {
+    const child = ledctlCommand(["led", "--led", `mock?trace=${trace}`, "on"]).spawn();
+    const out = new Lines(child.stdout);
+    const err = new Lines(child.stderr);
+    assert.equal((await waitForTraceEdges(trace, 2)).at(-1)!.level, true); // opened low, then lit
+    child.kill("SIGHUP");
+    const { code } = await child.status;
+    await Promise.all([out.done, err.done]);
+    assert.equal(code, 0, err.all.join("\n"));
+    assert.equal((await readTrace(trace)).at(-1)!.level, false);
+  } finally {
+    await Deno.remove(trace);
+  }
 });
