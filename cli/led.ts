@@ -90,6 +90,7 @@ export async function led(args: string[]): Promise<number> {
     if (state.mode === "off") await driver[Symbol.asyncDispose]();
     else await net.turnLedOff();
     term.end();
+    await term.flush(1_000);
   }
   if (state.mode !== "off") console.log("LED off");
   return code;

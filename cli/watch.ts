@@ -66,5 +66,6 @@ export async function watch(args: string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
+    await term.flush(1_000);
   }
 }
