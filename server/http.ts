@@ -16,8 +16,13 @@
  * or the session cookie (401). Commands go through the same parser and
  * {@linkcode execute} as TCP: bad input gets 400 and the TCP `ERR` line.
  *
+ * Transport: our own HTTP/1.1 server ({@linkcode serveHttp1}), which bounds
+ * connections, request heads and bodies in size and time, and closes
+ * within a second (`Deno.serve` offered none of these limits).
+ *
  * @module
  */
+import type { Clock } from "../hal/clock.ts";
 import type { LedService } from "./led_service.ts";
 import type { ClientInfo } from "./commands.ts";
 import { checkHost, checkOrigin } from "./origin.ts";
@@ -28,6 +33,7 @@ import { CLEAR_FLASH, flashCookie, readFlash } from "./http_flash.ts";
 import { EventHub, stateJson } from "./sse.ts";
 import { pickLanguage, renderPage } from "./page.ts";
 import { assetResponse, ASSETS } from "./web_assets.ts";
+import { HTTP1_DEFAULTS, type Http1Info, serveHttp1 } from "./http1.ts";
 
 /** Options for {@linkcode startHttpServer}. */
 export interface HttpServerOptions {
@@ -46,13 +52,27 @@ export interface HttpServerOptions {
   allowedHosts?: readonly string[];
   /** Largest request body in bytes. Default {@linkcode MAX_BODY} (4 KiB). */
   maxBody?: number;
+  /** Most connections open at once; a newcomer beyond it gets 503. Default 256. */
+  maxConnections?: number;
+  /** A request head must arrive within this, in ms (else 408). Default 10 000. */
+  headerTimeoutMs?: number;
+  /** A request body must arrive within this, in ms (else 408). Default 10 000. */
+  bodyTimeoutMs?: number;
+  /** An idle connection between requests is closed after this, in ms. Default 5 000. */
+  keepAliveTimeoutMs?: number;
+  /** Log every connection and request, not just refusals and errors. Default false. */
+  verbose?: boolean;
+  /** Clock for the connection timeouts. Default: the real one. */
+  clock?: Clock;
 }
 
 /** A running HTTP server. */
 export interface HttpServer {
   /** The port actually bound. */
   readonly port: number;
-  /** Stops listening and ends open event streams. */
+  /** Connections open right now. */
+  readonly connections: number;
+  /** Stops listening, ends open event streams, closes every connection within 1 s. */
   close(): Promise<void>;
 }
 
@@ -109,8 +129,8 @@ function nonce(): string {
 }
 
 /**
- * Starts the HTTP server for `service`. Throws `Deno.errors.AddrInUse` etc.
- * from `Deno.serve` as they are.
+ * Starts the HTTP server for `service`. Rejects with `Deno.errors.AddrInUse`,
+ * `AddrNotAvailable` or `PermissionDenied` when it cannot listen.
  *
  * @example
  * ```ts
@@ -118,14 +138,17 @@ function nonce(): string {
  * import { LedService } from "./led_service.ts";
  * import { openLed } from "../hal/select.ts";
  * const service = new LedService(await openLed("mock"));
- * const http = startHttpServer(service, { port: 0 });
+ * const http = await startHttpServer(service, { port: 0 });
  * const r = await fetch(`http://127.0.0.1:${http.port}/api/state`);
  * (await r.json()).text; // "off"
  * await http.close();
  * await service.close();
  * ```
  */
-export function startHttpServer(service: LedService, options: HttpServerOptions = {}): HttpServer {
+export async function startHttpServer(
+  service: LedService,
+  options: HttpServerOptions = {},
+): Promise<HttpServer> {
   const log = options.log ?? ((line: string) => console.log(line));
   const auth = new HttpAuth(options.token);
   const hub = new EventHub(service);
@@ -133,7 +156,7 @@ export function startHttpServer(service: LedService, options: HttpServerOptions 
   const maxBody = options.maxBody ?? MAX_BODY;
   let webRequests = 0;
 
-  const handle = async (request: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
+  const handle = async (request: Request, info: Http1Info): Promise<Response> => {
     const url = new URL(request.url);
     const path = url.pathname;
     const method = request.method;
@@ -260,26 +283,34 @@ export function startHttpServer(service: LedService, options: HttpServerOptions 
     return redirect("/", flashCookie({ ok: false, reply: "wrong token", form: "login" }));
   };
 
-  const server = Deno.serve({
+  // A handler that throws gets 500 and one log line with its stack, from serveHttp1.
+  const server = await serveHttp1(handle, {
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 8080,
-    onListen: () => {},
-    onError: (e) => {
-      log(`web: internal error: ${(e as Error)?.stack ?? e}`);
-      return text(500, "internal error (see the server log)");
-    },
-  }, handle);
+    log,
+    verbose: options.verbose ?? false,
+    clock: options.clock,
+    maxConnections: options.maxConnections,
+    headerTimeoutMs: options.headerTimeoutMs,
+    bodyTimeoutMs: options.bodyTimeoutMs,
+    keepAliveTimeoutMs: options.keepAliveTimeoutMs,
+    // The API's own limit (maxBody) answers with JSON; this one only bounds memory.
+    maxBodyBytes: Math.max(HTTP1_DEFAULTS.maxBodyBytes, maxBody),
+  });
   return {
-    port: server.addr.port,
+    port: server.port,
+    get connections() {
+      return server.connections;
+    },
     close: async () => {
       hub.close();
-      await server.shutdown();
+      await server.close();
     },
   };
 }
 
-function remoteOf(info: Deno.ServeHandlerInfo): string {
-  const addr = info.remoteAddr as Deno.NetAddr;
+function remoteOf(info: Http1Info): string {
+  const addr = info.remoteAddr;
   return addr.hostname.includes(":")
     ? `[${addr.hostname}]:${addr.port}`
     : `${addr.hostname}:${addr.port}`;

@@ -5,12 +5,13 @@ import { execute } from "./commands.ts";
 import { openLed } from "../hal/select.ts";
 import { parseCommand } from "../protocol/command.ts";
 import { HalError } from "../hal/types.ts";
+import { FakeClock } from "../hal/clock.ts";
 
 /** A mock LED service and the HTTP server on a free loopback port. */
 async function setup(token?: string) {
   const lines: string[] = [];
   const service = new LedService(await openLed("mock"), { log: (l) => lines.push(l) });
-  const http = startHttpServer(service, { port: 0, token, log: (l) => lines.push(l) });
+  const http = await startHttpServer(service, { port: 0, token, log: (l) => lines.push(l) });
   const base = `http://127.0.0.1:${http.port}`;
   return {
     service,
@@ -319,7 +320,7 @@ Deno.test("the event stream sends the present, then every change whoever made it
 
 Deno.test("close() ends open event streams", async () => {
   const service = new LedService(await openLed("mock"), { log: () => {} });
-  const http = startHttpServer(service, { port: 0, log: () => {} });
+  const http = await startHttpServer(service, { port: 0, log: () => {} });
   const r = await fetch(`http://127.0.0.1:${http.port}/api/events`);
   const reader = r.body!.getReader();
   await reader.read(); // the present state
@@ -397,7 +398,7 @@ Deno.test("a hardware fault is 503 with the ERR led-fault line; the state stays"
     [Symbol.asyncDispose]: () => Promise.resolve(),
   };
   const service = new LedService(driver, { log: () => {} });
-  const http = startHttpServer(service, { port: 0, log: () => {} });
+  const http = await startHttpServer(service, { port: 0, log: () => {} });
   try {
     const r = await postJson(`http://127.0.0.1:${http.port}/api/led`, { command: "on" });
     assert.equal(r.status, 503);
@@ -406,6 +407,125 @@ Deno.test("a hardware fault is 503 with the ERR led-fault line; the state stays"
     assert.deepEqual(body.state, { mode: "off" });
   } finally {
     await http.close();
+    await service.close();
+  }
+});
+
+/** A raw request on a fresh connection; returns everything until the server closes. */
+async function rawExchange(port: number, bytes: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode(bytes));
+  return new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
+}
+
+Deno.test("a Host that is not a host name gets 400, not 500, and no stack trace", async () => {
+  await using s = await setup();
+  const port = Number(new URL(s.base).port);
+  const reply = await rawExchange(
+    port,
+    "GET /api/state HTTP/1.1\r\nHost: 127.0.0.1 evil.example\r\n\r\n",
+  );
+  assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
+  assert.match(reply, /invalid Host header "127\.0\.0\.1 evil\.example"/);
+  assert.ok(!s.lines.some((l) => /error|\n\s+at /i.test(l)), s.lines.join("\n"));
+  assert.equal((await fetch(`${s.base}/api/state`).then((r) => r.json())).text, "off");
+});
+
+/** A log that can wait for a line (verbose servers log each connection). */
+function waitableLog() {
+  const lines: string[] = [];
+  const waiters: [RegExp, () => void][] = [];
+  return {
+    lines,
+    log: (line: string) => {
+      lines.push(line);
+      for (const w of [...waiters]) {
+        if (w[0].test(line)) waiters.splice(waiters.indexOf(w), 1) && w[1]();
+      }
+    },
+    waitFor: (re: RegExp) =>
+      lines.some((l) => re.test(l))
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiters.push([re, resolve])),
+  };
+}
+
+Deno.test("a client dropping mid-body: one quiet line, no stack trace, LED untouched", async () => {
+  const service = new LedService(await openLed("mock"), { log: () => {} });
+  const w = waitableLog();
+  const http = await startHttpServer(service, { port: 0, log: w.log, verbose: true });
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: http.port });
+    const port = (conn.localAddr as Deno.NetAddr).port;
+    await conn.write(
+      new TextEncoder().encode(
+        "POST /api/led HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+          'Content-Length: 40\r\n\r\n{"command":',
+      ),
+    );
+    await w.waitFor(new RegExp(`:${port} POST /api/led$`));
+    conn.close();
+    await w.waitFor(new RegExp(`:${port} closed: `));
+    const about = w.lines.filter((l) => l.includes(`:${port} closed`));
+    assert.deepEqual(about, [`web: 127.0.0.1:${port} closed: went away mid-body`]);
+    assert.ok(!w.lines.some((l) => /error|\n\s+at /i.test(l)), w.lines.join("\n"));
+    assert.deepEqual(service.state, { mode: "off" });
+  } finally {
+    await http.close();
+    await service.close();
+  }
+});
+
+Deno.test("close() returns within 1 s with a stalled body and an event stream open", async () => {
+  const service = new LedService(await openLed("mock"), { log: () => {} });
+  const http = await startHttpServer(service, { port: 0, log: () => {} });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: http.port });
+  await conn.write(
+    new TextEncoder().encode(
+      "POST /api/led HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+        'Content-Length: 40\r\n\r\n{"command":',
+    ),
+  );
+  const events = await fetch(`http://127.0.0.1:${http.port}/api/events`);
+  const reader = events.body!.getReader();
+  await reader.read();
+  const t0 = performance.now();
+  await http.close();
+  const took = performance.now() - t0;
+  assert.ok(took < 1000, `close() took ${took} ms`);
+  while (!(await reader.read()).done) { /* the stream ends */ }
+  await new Response(conn.readable).arrayBuffer(); // and the stalled request is closed
+  await service.close();
+});
+
+Deno.test("the connection limits are passed to the transport", async () => {
+  const service = new LedService(await openLed("mock"), { log: () => {} });
+  const clock = new FakeClock();
+  const w = waitableLog();
+  const http = await startHttpServer(service, {
+    port: 0,
+    log: w.log,
+    verbose: true,
+    clock,
+    maxConnections: 1,
+    headerTimeoutMs: 1000,
+  });
+  try {
+    const first = await Deno.connect({ hostname: "127.0.0.1", port: http.port });
+    await w.waitFor(/connection from /);
+    assert.equal(http.connections, 1);
+    // The limit: a second connection is refused while the first is open.
+    const refused = await rawExchange(http.port, "");
+    assert.match(refused, /^HTTP\/1\.1 503 Service Unavailable\r\n[^]*retry-after: 5\r\n/);
+    // The head timeout, in fake time: 408 (or a plain close if the bytes came late).
+    await first.write(new TextEncoder().encode("GET / HTTP/1.1\r\n"));
+    clock.advance(1000);
+    const reply = new TextDecoder().decode(await new Response(first.readable).arrayBuffer());
+    assert.match(reply, /^(HTTP\/1\.1 408 Request Timeout\r\n[^]*)?$/);
+  } finally {
+    const closed = http.close();
+    clock.advance(500);
+    await closed;
     await service.close();
   }
 });
