@@ -33,6 +33,10 @@ Options:
   --max-clients N      most clients at once; more get "ERR busy" (default 1000)
   --max-watchers N     most clients in watch mode at once (default 100, at most max-clients − 1)
   --http PORT|off      the web page and HTTP API on this port, same --host (default 8080)
+  --http-max-connections N   most web connections at once; more get 503 (default 256)
+  --http-header-timeout T    a request's head must arrive within T (default 10s)
+  --http-body-timeout T      its body within T (default 10s)
+  --http-keepalive-timeout T close a web connection idle between requests for T (default 5s)
   --http-host NAME     also accept this DNS name in the page's address (repeatable); IPs,
                        localhost, one-word and .local/.lan names are always accepted
   --token-file FILE    require the token in FILE (its first line) from every client:
@@ -71,6 +75,10 @@ export async function serve(args: string[]): Promise<number> {
     "frame-timeout": { type: "string" },
     "max-clients": { type: "string" },
     "max-watchers": { type: "string" },
+    "http-max-connections": { type: "string" },
+    "http-header-timeout": { type: "string" },
+    "http-body-timeout": { type: "string" },
+    "http-keepalive-timeout": { type: "string" },
     "token-file": { type: "string" },
     verbose: { type: "boolean" },
     http: { type: "string" },
@@ -84,12 +92,30 @@ export async function serve(args: string[]): Promise<number> {
   const hostname = parseHost(values.host ?? "127.0.0.1");
   const port = parsePort(values.port ?? "10000", "--port", true);
   let idleTimeoutMs: number, frameTimeoutMs: number;
+  let headerTimeoutMs: number, bodyTimeoutMs: number, keepAliveTimeoutMs: number;
   try {
     idleTimeoutMs = parseDuration(values["idle-timeout"] ?? "10s", "--idle-timeout");
     frameTimeoutMs = parseDuration(values["frame-timeout"] ?? "100ms", "--frame-timeout");
+    headerTimeoutMs = parseDuration(
+      values["http-header-timeout"] ?? "10s",
+      "--http-header-timeout",
+    );
+    bodyTimeoutMs = parseDuration(values["http-body-timeout"] ?? "10s", "--http-body-timeout");
+    keepAliveTimeoutMs = parseDuration(
+      values["http-keepalive-timeout"] ?? "5s",
+      "--http-keepalive-timeout",
+    );
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  for (const [name, ms] of [["header", headerTimeoutMs], ["body", bodyTimeoutMs]] as const) {
+    if (ms < 1) throw new UsageError(`--http-${name}-timeout must be at least 1ms`);
+  }
+  const httpMaxConnections = parseCount(
+    values["http-max-connections"] ?? "256",
+    "--http-max-connections",
+    1_000_000,
+  );
   if (frameTimeoutMs < 1) throw new UsageError("--frame-timeout must be at least 1ms");
   const maxClients = parseCount(values["max-clients"] ?? "1000", "--max-clients", 1_000_000);
   const ledUri = values.led ?? defaultLedUri();
@@ -166,12 +192,18 @@ export async function serve(args: string[]): Promise<number> {
   let http: HttpServer | undefined;
   if (httpPort !== undefined) {
     try {
-      http = startHttpServer(service, {
+      http = await startHttpServer(service, {
         hostname,
         port: httpPort,
         token,
         log,
         allowedHosts: values["http-host"] ?? [],
+        verbose: values.verbose,
+        maxConnections: httpMaxConnections,
+        headerTimeoutMs,
+        bodyTimeoutMs,
+        keepAliveTimeoutMs,
+        authLimiter,
       });
     } catch (e) {
       await server.close();
@@ -215,6 +247,7 @@ export async function serve(args: string[]): Promise<number> {
   if (!await Promise.race([closed, timer.promise])) log("some connections did not close in time");
   clearTimeout(t);
   log("stopped");
+  await term.flush(1_000);
   return code;
 }
 
@@ -244,7 +277,7 @@ async function readToken(inline?: string, file?: string): Promise<string | undef
   }
   if (token !== undefined && !/^[\x21-\x7e]{8,256}$/.test(token)) {
     throw new UsageError(
-      `the token (${from}) must be 8 to 256 printable characters without spaces`,
+      `${from} must be 8 to 256 printable characters without spaces`,
     );
   }
   return token;

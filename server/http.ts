@@ -27,6 +27,8 @@ import type { LedService } from "./led_service.ts";
 import type { ClientInfo } from "./commands.ts";
 import { checkHost, checkOrigin } from "./origin.ts";
 import { HttpAuth } from "./http_auth.ts";
+import { AuthLimiter } from "./auth_limit.ts";
+import { LED_OFF } from "../hal/types.ts";
 import { BodyError, type Fields, MAX_BODY, readFields } from "./http_body.ts";
 import { runLedRequest } from "./http_api.ts";
 import { CLEAR_FLASH, flashCookie, readFlash } from "./http_flash.ts";
@@ -50,6 +52,8 @@ export interface HttpServerOptions {
    * one-word names and `.local`/`.lan`/`.home.arpa`/`.internal` names.
    */
   allowedHosts?: readonly string[];
+  /** Wrong-token limiter, shared with TCP. Default: 5 wrong tokens per address per minute. */
+  authLimiter?: AuthLimiter;
   /** Largest request body in bytes. Default {@linkcode MAX_BODY} (4 KiB). */
   maxBody?: number;
   /** Most connections open at once; a newcomer beyond it gets 503. Default 256. */
@@ -151,6 +155,7 @@ export async function startHttpServer(
 ): Promise<HttpServer> {
   const log = options.log ?? ((line: string) => console.log(line));
   const auth = new HttpAuth(options.token);
+  const limiter = options.authLimiter ?? new AuthLimiter({ log });
   const hub = new EventHub(service);
   const extraHosts = options.allowedHosts ?? [];
   const maxBody = options.maxBody ?? MAX_BODY;
@@ -191,25 +196,28 @@ export async function startHttpServer(
     if (asset) return asset;
 
     const remote = remoteOf(info);
+    const address = info.remoteAddr.hostname;
     switch (path) {
       case "/":
-        return page(request);
+        return page(request, guard(request, address) === undefined);
       case "/login":
-        return await login(request);
-      case "/api/state":
-        if (!auth.allows(request)) return unauthorized();
+        return await login(request, address);
+      case "/api/state": {
+        const refused = guard(request, address);
+        if (refused) return refused;
         return json(200, {
           ...stateJson(service.state),
           clients: service.clients,
           viewers: hub.viewers,
           led: service.description,
         });
+      }
       case "/api/events":
-        if (!auth.allows(request)) return unauthorized();
-        return hub.open();
+        return guard(request, address) ?? hub.open();
       case "/api/led": {
         const form = isFormNavigation(request);
-        if (!auth.allows(request)) return form ? redirect("/") : unauthorized();
+        const refused = guard(request, address);
+        if (refused) return form ? redirect("/") : refused;
         let fields: Fields;
         try {
           fields = await readFields(request, maxBody);
@@ -242,16 +250,38 @@ export async function startHttpServer(
         'this server needs its token: send the header "Authorization: Bearer <token>" (or sign in on the page)',
     }, { "www-authenticate": 'Bearer realm="ledctl"' });
 
-  const page = (request: Request): Response => {
+  /**
+   * Undefined when `request` may go on; else the refusal: 401 without a
+   * token, 429 from an address locked out by wrong tokens. A wrong token
+   * counts against its address.
+   */
+  const guard = (request: Request, address: string): Response | undefined => {
+    if (!auth.required) return undefined;
+    const verdict = auth.verdict(request);
+    const wait = limiter.retryAfterS(address);
+    if (verdict !== "missing" && wait > 0) return tooMany(address, wait);
+    if (verdict === "ok") return undefined;
+    if (verdict === "wrong") limiter.fail(address, "web");
+    return unauthorized();
+  };
+
+  const tooMany = (address: string, wait: number) =>
+    json(429, {
+      ok: false,
+      error: `too many wrong tokens from ${address}; try again in ${wait} s`,
+    }, { "retry-after": String(wait) });
+
+  const page = (request: Request, allowed: boolean): Response => {
     const flash = readFlash(request);
     const n = nonce();
+    // Without the token, nothing about the LED: not its state, its clients or its name.
     const html = renderPage({
       lang: pickLanguage(request),
-      state: service.state,
-      clients: service.clients,
-      led: service.description,
+      state: allowed ? service.state : LED_OFF,
+      clients: allowed ? service.clients : 0,
+      led: allowed ? service.description : "",
       flash,
-      signIn: !auth.allows(request),
+      signIn: !allowed,
       nonce: n,
     });
     const headers = new Headers({
@@ -268,7 +298,7 @@ export async function startHttpServer(
     return new Response(html, { headers });
   };
 
-  const login = async (request: Request): Promise<Response> => {
+  const login = async (request: Request, address: string): Promise<Response> => {
     let fields: Fields;
     try {
       fields = await readFields(request, maxBody);
@@ -278,8 +308,13 @@ export async function startHttpServer(
     }
     const token = typeof fields.token === "string" ? fields.token : "";
     if (!auth.required) return redirect("/");
+    const wait = limiter.retryAfterS(address);
+    if (wait > 0) {
+      const reply = `too many wrong tokens; try again in ${wait} s`;
+      return redirect("/", flashCookie({ ok: false, reply, form: "login" }));
+    }
     if (auth.check(token)) return redirect("/", auth.sessionCookie());
-    log(`web: wrong token on the sign-in form`);
+    limiter.fail(address, "web");
     return redirect("/", flashCookie({ ok: false, reply: "wrong token", form: "login" }));
   };
 

@@ -44,14 +44,24 @@ export class HttpAuth {
 
   /** True when `request` carries the token (header) or the session cookie. */
   allows(request: Request): boolean {
-    if (this.#token === undefined) return true;
+    return this.verdict(request) === "ok";
+  }
+
+  /**
+   * `ok`: the request carries the token (header) or the session cookie, or
+   * none is needed; `missing`: it carries neither; `wrong`: it carries a
+   * wrong one (a guess, for the rate limit).
+   */
+  verdict(request: Request): "ok" | "missing" | "wrong" {
+    if (this.#token === undefined) return "ok";
     const header = request.headers.get("authorization");
     if (header !== null) {
       const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-      return m !== null && tokensEqual(m[1], this.#token);
+      return m !== null && tokensEqual(m[1], this.#token) ? "ok" : "wrong";
     }
     const cookie = readCookie(request, SESSION_COOKIE);
-    return cookie !== undefined && tokensEqual(cookie, this.#session!);
+    if (cookie === undefined) return "missing";
+    return tokensEqual(cookie, this.#session!) ? "ok" : "wrong";
   }
 
   /** True when `token` (typed into the sign-in form) is the right one. */

@@ -123,19 +123,21 @@ export function renderPage(model: PageModel): string {
   const flash = model.flash;
   const formFlash = flash && flash.form !== "login" ? flash : undefined;
   const loginFlash = flash && flash.form === "login" ? flash : undefined;
+  // Signed out: the page shows nothing about the LED (http.ts passes neutral values too).
+  const locked = model.signIn;
   const vars: Record<string, string> = {
     ...s,
     lang: model.lang,
     nonce: model.nonce,
     period: state.mode === "blink" ? `${1 / state.hz}s` : "1s",
-    led: model.led,
-    subtitle: t("subtitle", { led: model.led }),
+    led: locked ? "" : model.led,
+    subtitle: locked ? t("token_title") : t("subtitle", { led: model.led }),
     led_class: state.mode === "blink" ? `blink${state.hz > 25 ? " fast" : ""}` : state.mode,
     mode: state.mode,
     hz_value: state.mode === "blink" ? String(state.hz) : "",
-    state_label: stateLabel,
-    clients: String(n),
-    clients_label: clientsLabel,
+    state_label: locked ? "" : stateLabel,
+    clients: locked ? "" : String(n),
+    clients_label: locked ? "" : clientsLabel,
     hz_input: formFlash?.hz ?? (state.mode === "blink" ? hzText : ""),
     message: formFlash ? t(formFlash.ok ? "sent" : "error", { reply: formFlash.reply }) : "",
     message_class: formFlash ? (formFlash.ok ? "ok" : "error") : "",
