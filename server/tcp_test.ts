@@ -1,0 +1,109 @@
+/**
+ * The TCP session's timers on fake time, over real loopback sockets: the
+ * idle and frame timeouts fire at exact instants (as the firmware's
+ * `test_session.c` checks), and a watcher holds no timer at all.
+ *
+ * Every wait is on an event: a log line the server writes synchronously
+ * when a timer fires (verbose mode), or a line the client reads.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { FakeClock } from "../hal/clock.ts";
+import { openLed } from "../hal/select.ts";
+import { RawClient } from "../tests/harness.ts";
+import { LedService } from "./led_service.ts";
+import { TcpServer } from "./tcp.ts";
+
+/** The server's log, with waits for a line. */
+class Log {
+  readonly lines: string[] = [];
+  #waiters: { re: RegExp; resolve: () => void }[] = [];
+  push = (line: string): void => {
+    this.lines.push(line);
+    this.#waiters = this.#waiters.filter((w) => !(w.re.test(line) && (w.resolve(), true)));
+  };
+  has(re: RegExp): boolean {
+    return this.lines.some((l) => re.test(l));
+  }
+  waitFor(re: RegExp, ms = 5000): Promise<void> {
+    if (this.has(re)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no log line ${re}: ${this.lines}`)), ms);
+      this.#waiters.push({ re, resolve: () => (clearTimeout(timer), resolve()) });
+    });
+  }
+}
+
+async function setup(options: { idleTimeoutMs?: number; frameTimeoutMs?: number } = {}) {
+  const clock = new FakeClock();
+  const log = new Log();
+  const service = new LedService(await openLed("mock"), { log: () => {} });
+  const server = await TcpServer.listen(service, {
+    port: 0,
+    clock,
+    log: log.push,
+    verbose: true,
+    idleTimeoutMs: options.idleTimeoutMs ?? 10_000,
+    frameTimeoutMs: options.frameTimeoutMs ?? 100,
+  });
+  const client = await RawClient.connect(server.port);
+  await log.waitFor(/^connected client #1 /);
+  return {
+    clock,
+    log,
+    client,
+    async [Symbol.asyncDispose]() {
+      client[Symbol.dispose]();
+      await server.close();
+      await service.close();
+    },
+  };
+}
+
+const IDLE = /^idle timeout for client #1 /;
+
+Deno.test("a silent client is closed at exactly the idle timeout", async () => {
+  await using t = await setup();
+  t.clock.advance(9_999);
+  assert.ok(!t.log.has(IDLE), "closed before 10 s of silence");
+  t.clock.advance(1);
+  assert.ok(t.log.has(IDLE), "not closed at 10 s of silence");
+  assert.equal(await t.client.readLine(), "ERR idle-timeout no data for 10 s; closing");
+  assert.equal(await t.client.readLine(), null);
+});
+
+Deno.test("the idle timeout counts from the last byte, not from the last check", async () => {
+  await using t = await setup();
+  t.clock.advance(6_000);
+  assert.equal(await t.client.ask("status"), "OK off"); // a byte at 6 s
+  t.clock.advance(4_000); // 10 s: the first check finds 4 s of silence
+  t.clock.advance(5_999); // 15.999 s: 9.999 s after the last byte
+  assert.ok(!t.log.has(IDLE), "closed before 10 s of silence");
+  t.clock.advance(1); // 16 s: exactly 10 s after the last byte
+  assert.ok(t.log.has(IDLE), "closed late: the timer was re-armed with more than the time left");
+});
+
+Deno.test("a line without newline is answered at exactly the frame timeout", async () => {
+  await using t = await setup({ frameTimeoutMs: 100 });
+  // One write: the reply to the first line shows the server has read the
+  // whole chunk, so the partial "status" is waiting with its timer armed.
+  await t.client.write("hello a\nstatus");
+  assert.match((await t.client.readLine())!, /^OK hello a: /);
+  t.clock.advance(99);
+  assert.ok(!t.log.has(/status →/), "answered before the frame timeout");
+  t.clock.advance(1);
+  assert.ok(t.log.has(/client #1 .*: status → OK off/), "not answered at the frame timeout");
+  assert.equal(await t.client.readLine(), "OK off");
+});
+
+Deno.test("a watcher holds no timer while silent and is never idle-closed", async () => {
+  await using t = await setup();
+  const idle = t.clock.pending; // the session's idle timer and the listener's check
+  assert.match((await t.client.ask("watch"))!, /^OK watching/);
+  assert.equal(t.clock.pending, idle - 1, "the watcher kept its idle timer");
+  t.clock.advance(3_600_000);
+  assert.ok(!t.log.has(IDLE));
+  assert.equal(t.clock.pending, idle - 1, "a timer was armed while the watcher was silent");
+  assert.equal(await t.client.ask("status"), "OK off");
+});
