@@ -28,6 +28,11 @@ Deno.test("SIGHUP turns the LED off and exits 0", async () => {
   assert.equal(await server.stop("SIGHUP"), 0);
   await assertLedOff(server);
   assert.ok(server.stdout.all.some((l) => /SIGHUP: turning the LED off/.test(l)));
+  // The service itself turned it off (the mock's release would hide it otherwise).
+  assert.ok(
+    server.stdout.all.some((l) => /LED off {2}← shutdown/.test(l)),
+    server.stdout.all.join("\n"),
+  );
 });
 
 for (const kind of ["throw", "reject"] as const) {
