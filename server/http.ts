@@ -80,14 +80,18 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-const ALLOW: Record<string, string> = {
+/**
+ * The route table: each path the server answers and its methods, as sent in
+ * `Allow`. Frozen: the tests read it to try every `POST` route.
+ */
+export const ALLOW: Readonly<Record<string, string>> = Object.freeze({
   "/": "GET, HEAD",
   "/api/state": "GET, HEAD",
   "/api/led": "POST",
   "/api/events": "GET",
   "/login": "POST",
   ...Object.fromEntries(Object.keys(ASSETS).map((p) => [p, "GET, HEAD"])),
-};
+});
 
 const SECURITY_HEADERS = {
   "x-content-type-options": "nosniff",
