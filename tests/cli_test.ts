@@ -91,32 +91,119 @@ Deno.test("clients: the seed demo, each client named in its reply", async () => 
   }
 });
 
-Deno.test("led blink stays in the foreground and turns the LED off on SIGINT", async () => {
-  const trace = await Deno.makeTempFile({ suffix: ".trace" });
-  const child = ledctlCommand(["led", "--led", `mock?trace=${trace}`, "blink", "25"]).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+/** Reads `reader` until the text holds `wanted`; fails, with what was read, at its end or after `ms`. */
+async function readUntil(
+  reader: ReadableStreamDefaultReader<string>,
+  wanted: string,
+  ms = 10_000,
+): Promise<string> {
   let out = "";
-  while (!out.includes("Ctrl-C to stop")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += value;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no "${wanted}" within ${ms} ms; read:\n${out}`)),
+      ms,
+    );
+  });
+  try {
+    while (!out.includes(wanted)) {
+      const { value, done } = await Promise.race([reader.read(), late]);
+      if (done) throw new Error(`the output ended without "${wanted}"; read:\n${out}`);
+      out += value;
+    }
+    return out;
+  } finally {
+    clearTimeout(timer);
   }
-  assert.match(out, /LED blink 25 Hz on mock/);
-  child.kill("SIGINT");
-  const status = await child.status;
-  reader.releaseLock();
-  await child.stdout.cancel().catch(() => {});
-  await child.stderr.cancel();
-  assert.equal(status.code, 0);
-  const edges = await readTrace(trace);
-  assert.equal(edges.at(-1)!.level, false);
-  assert.ok(edges.some((e) => e.level), "it lit at least once");
-  await Deno.remove(trace);
+}
+
+/** The child's exit status, which must come within `ms` (else it is killed and this fails). */
+async function exitWithin(child: Deno.ChildProcess, ms: number, what: string) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${what} did not exit within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([child.status, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs `ledctl led --led mock?trace=… <args>` in the foreground until it
+ * prints "Ctrl-C to stop", then sends `signal`; returns the output, the exit
+ * code and the trace's levels before the signal and at the end.
+ */
+async function ledUntilSignal(args: string[], signal: Deno.Signal) {
+  const trace = await Deno.makeTempFile({ suffix: ".trace" });
+  try {
+    const child = ledctlCommand(["led", "--led", `mock?trace=${trace}`, ...args]).spawn();
+    const stderr = new Response(child.stderr).text();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out: string;
+    try {
+      out = await readUntil(reader, "Ctrl-C to stop");
+    } catch (e) {
+      child.kill("SIGKILL");
+      await child.status;
+      throw new Error(`${e}\nstderr:\n${await stderr}`);
+    }
+    const before = (await readTrace(trace)).map((e) => e.level);
+    child.kill(signal);
+    const status = await exitWithin(child, 10_000, `ledctl led ${args.join(" ")} after ${signal}`);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+    }
+    const edges = await readTrace(trace);
+    return { out, stderr: await stderr, code: status.code, before, edges };
+  } finally {
+    await Deno.remove(trace);
+  }
+}
+
+Deno.test("led blink stays in the foreground and turns the LED off on SIGINT", async () => {
+  const r = await ledUntilSignal(["blink", "25"], "SIGINT");
+  assert.match(r.out, /LED blink 25 Hz on mock/);
+  assert.equal(r.code, 0, r.stderr);
+  // A blink starts lit; the last edge, after the signal, is off.
+  assert.equal(r.before[1], true, `levels before SIGINT: ${r.before}`);
+  assert.equal(r.edges.at(-1)!.level, false, `levels: ${r.edges.map((e) => +e.level)}`);
+  assert.match(r.out, /\nLED off\n$/);
+});
+
+Deno.test("led on keeps the LED lit until SIGTERM, then turns it off", async () => {
+  const r = await ledUntilSignal(["on"], "SIGTERM");
+  assert.match(r.out, /LED on on mock/);
+  assert.equal(r.code, 0, r.stderr);
+  // The trace: off when the pin was claimed, lit while it runs, off after the signal.
+  assert.deepEqual(r.before, [false, true], "lit while in the foreground");
+  assert.deepEqual(r.edges.map((e) => e.level), [false, true, false]);
+  assert.match(r.out, /\nLED off\n$/);
 });
 
 Deno.test("led off turns the LED off and exits at once", async () => {
-  const r = await runLedctl(["led", "--led", "mock", "off"]);
-  assert.equal(r.code, 0, r.stderr);
+  const trace = await Deno.makeTempFile({ suffix: ".trace" });
+  try {
+    const child = ledctlCommand(["led", "--led", `mock?trace=${trace}`, "off"]).spawn();
+    const output = child.output();
+    // "At once": without a signal, well within the time a start takes.
+    await exitWithin(child, 10_000, "ledctl led off");
+    const { code, stderr } = await output;
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const levels = (await readTrace(trace)).map((e) => e.level);
+    // Written low, never lit, and the last edge is off.
+    assert.ok(levels.length > 0, "the LED was never written");
+    assert.equal(levels.at(-1), false, `levels: ${levels}`);
+    assert.deepEqual(levels.filter((l) => l), [], `it lit: levels ${levels}`);
+  } finally {
+    await Deno.remove(trace);
+  }
 });
 
 Deno.test("doctor on a board link with nothing behind it fails with a fix", async () => {
