@@ -5,9 +5,11 @@
  * @module
  */
 import { readSmallFile } from "./libc.ts";
+import { REAL_SYSTEM } from "./system.ts";
 
 /**
- * The device-tree model, e.g. `Raspberry Pi 4 Model B Rev 1.4`, or
+ * The device-tree model (`<deviceTree>/model`, real root
+ * `/proc/device-tree`), e.g. `Raspberry Pi 4 Model B Rev 1.4`, or
  * `undefined` when there is none (not a device-tree machine, no FFI).
  *
  * @example
@@ -16,9 +18,9 @@ import { readSmallFile } from "./libc.ts";
  * console.log(boardModel() ?? "not a device-tree board");
  * ```
  */
-export function boardModel(): string | undefined {
+export function boardModel(deviceTree: string = REAL_SYSTEM.deviceTree): string | undefined {
   try {
-    const raw = new TextDecoder().decode(readSmallFile("/proc/device-tree/model", 4096));
+    const raw = new TextDecoder().decode(readSmallFile(`${deviceTree}/model`, 4096));
     const model = raw.replace(/\0+$/, "").trim();
     return model || undefined;
   } catch {

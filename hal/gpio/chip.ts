@@ -7,8 +7,9 @@
  */
 import { HalError } from "../types.ts";
 import { toHalError } from "./errors.ts";
-import { closeFd, ioctl, listDir, O_RDWR, openFd, SysError } from "./libc.ts";
+import { closeFd, listDir, O_RDWR, openFd, SysError } from "./libc.ts";
 import { type Pin, pinLabel } from "./pins.ts";
+import { type GpioSystem, REAL_SYSTEM } from "./system.ts";
 import {
   CHIP_INFO_SIZE,
   type ChipInfo,
@@ -27,7 +28,7 @@ export const PI_CHIP_LABELS: readonly string[] = [
   "pinctrl-rp1", // Pi 5 (gpiochip4 on older kernels, gpiochip0 on newer)
 ];
 
-/** A chip found under /dev. */
+/** A chip found under /dev (or the `dev` of a {@linkcode GpioSystem}). */
 export interface ChipEntry extends ChipInfo {
   /** `/dev/gpiochipN`. */
   path: string;
@@ -42,7 +43,7 @@ export interface ChipProblem {
 }
 
 /**
- * The `/dev/gpiochipN` paths, in numeric order.
+ * The `/dev/gpiochipN` paths (under `sys.dev`), in numeric order.
  *
  * @example
  * ```ts
@@ -50,17 +51,17 @@ export interface ChipProblem {
  * chipPaths(); // ["/dev/gpiochip0"] on a Pi 3
  * ```
  */
-export function chipPaths(): string[] {
+export function chipPaths(sys: GpioSystem = REAL_SYSTEM): string[] {
   let names: string[];
   try {
-    names = listDir("/dev");
+    names = listDir(sys.dev);
   } catch {
     return [];
   }
   return names
     .filter((n) => /^gpiochip\d+$/.test(n))
     .sort((a, b) => Number(a.slice(8)) - Number(b.slice(8)))
-    .map((n) => `/dev/${n}`);
+    .map((n) => `${sys.dev}/${n}`);
 }
 
 /**
@@ -73,9 +74,9 @@ export function chipPaths(): string[] {
  * readChipInfo(openFd("/dev/gpiochip0", O_RDWR)).label; // "pinctrl-bcm2835"
  * ```
  */
-export function readChipInfo(fd: number): ChipInfo {
+export function readChipInfo(fd: number, sys: GpioSystem = REAL_SYSTEM): ChipInfo {
   const buf = new Uint8Array(CHIP_INFO_SIZE);
-  ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, buf, "GPIO_GET_CHIPINFO_IOCTL");
+  sys.ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, buf, "GPIO_GET_CHIPINFO_IOCTL");
   return decodeChipInfo(buf);
 }
 
@@ -89,9 +90,13 @@ export function readChipInfo(fd: number): ChipInfo {
  * readLineInfo(openFd("/dev/gpiochip0", O_RDWR), 17).consumer; // "" when free
  * ```
  */
-export function readLineInfo(fd: number, offset: number): LineInfo {
+export function readLineInfo(
+  fd: number,
+  offset: number,
+  sys: GpioSystem = REAL_SYSTEM,
+): LineInfo {
   const buf = encodeLineInfoQuery(offset);
-  ioctl(fd, GPIO_V2_GET_LINEINFO_IOCTL, buf, "GPIO_V2_GET_LINEINFO_IOCTL");
+  sys.ioctl(fd, GPIO_V2_GET_LINEINFO_IOCTL, buf, "GPIO_V2_GET_LINEINFO_IOCTL");
   return decodeLineInfo(buf);
 }
 
@@ -106,14 +111,16 @@ export function readLineInfo(fd: number, offset: number): LineInfo {
  * for (const c of chips) console.log(c.path, c.label, c.lines);
  * ```
  */
-export function listChips(): { chips: ChipEntry[]; problems: ChipProblem[] } {
+export function listChips(
+  sys: GpioSystem = REAL_SYSTEM,
+): { chips: ChipEntry[]; problems: ChipProblem[] } {
   const chips: ChipEntry[] = [];
   const problems: ChipProblem[] = [];
-  for (const path of chipPaths()) {
+  for (const path of chipPaths(sys)) {
     try {
       const fd = openFd(path, O_RDWR);
       try {
-        chips.push({ path, ...readChipInfo(fd) });
+        chips.push({ path, ...readChipInfo(fd, sys) });
       } finally {
         closeFd(fd);
       }
@@ -139,14 +146,14 @@ export function chipLabel(c: ChipEntry): string {
   return `${c.path} [${c.label}] (${c.lines} lines)`;
 }
 
-function describeChips(chips: ChipEntry[], problems: ChipProblem[]): string {
+function describeChips(chips: ChipEntry[], problems: ChipProblem[], sys: GpioSystem): string {
   const parts = [
     ...chips.map(chipLabel),
     ...problems.map((p) => `${p.path} (cannot open: ${p.error.message})`),
   ];
   return parts.length
     ? `chips here: ${parts.join("; ")}`
-    : "there is no /dev/gpiochip* on this machine";
+    : `there is no ${sys.dev}/gpiochip* on this machine`;
 }
 
 /**
@@ -160,26 +167,30 @@ function describeChips(chips: ChipEntry[], problems: ChipProblem[]): string {
  * const chip = findChip(undefined, "gpio:GPIO17"); // { path: "/dev/gpiochip0", label: "pinctrl-bcm2835", … }
  * ```
  */
-export function findChip(want: string | undefined, what: string): ChipEntry {
+export function findChip(
+  want: string | undefined,
+  what: string,
+  sys: GpioSystem = REAL_SYSTEM,
+): ChipEntry {
   if (want && (want.startsWith("/") || /^gpiochip\d+$/.test(want))) {
-    const path = want.startsWith("/") ? want : `/dev/${want}`;
+    const path = want.startsWith("/") ? want : `${sys.dev}/${want}`;
     try {
       const fd = openFd(path, O_RDWR);
       try {
-        return { path, ...readChipInfo(fd) };
+        return { path, ...readChipInfo(fd, sys) };
       } finally {
         closeFd(fd);
       }
     } catch (e) {
       const err = toHalError(e, `${what}: chip ${path}`);
       if (err.kind !== "unavailable") throw err;
-      const { chips, problems } = listChips();
-      throw new HalError(err.kind, `${err.message}; ${describeChips(chips, problems)}`, {
+      const { chips, problems } = listChips(sys);
+      throw new HalError(err.kind, `${err.message}; ${describeChips(chips, problems, sys)}`, {
         cause: e,
       });
     }
   }
-  const { chips, problems } = listChips();
+  const { chips, problems } = listChips(sys);
   const labels = want ? [want] : PI_CHIP_LABELS;
   const found = chips.find((c) => labels.includes(c.label));
   if (found) return found;
@@ -192,7 +203,9 @@ export function findChip(want: string | undefined, what: string): ChipEntry {
     : `no Raspberry Pi GPIO controller (${PI_CHIP_LABELS.join(", ")})`;
   throw new HalError(
     "unavailable",
-    `${what}: ${looking}; ${describeChips(chips, problems)}. Choose one with ?chip=<label or path>`,
+    `${what}: ${looking}; ${
+      describeChips(chips, problems, sys)
+    }. Choose one with ?chip=<label or path>`,
   );
 }
 
@@ -221,10 +234,16 @@ export interface LineEntry {
  * closeFd(fd);
  * ```
  */
-export function findLine(fd: number, chip: ChipEntry, pin: Pin, what: string): LineEntry {
+export function findLine(
+  fd: number,
+  chip: ChipEntry,
+  pin: Pin,
+  what: string,
+  sys: GpioSystem = REAL_SYSTEM,
+): LineEntry {
   const infos: LineInfo[] = [];
   for (let offset = 0; offset < chip.lines; offset++) {
-    const info = readLineInfo(fd, offset);
+    const info = readLineInfo(fd, offset, sys);
     if (info.name.toUpperCase() === pin.name) return { offset, info };
     infos.push(info);
   }

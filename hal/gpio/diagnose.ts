@@ -23,6 +23,7 @@ import {
   W_OK,
 } from "./libc.ts";
 import { parsePin, type Pin, pinLabel } from "./pins.ts";
+import { type GpioSystem, REAL_SYSTEM } from "./system.ts";
 import { LineFlag, type LineInfo } from "./uapi.ts";
 
 /** What was found out about the machine. */
@@ -71,8 +72,8 @@ export interface Finding {
 
 /**
  * Collects the facts for `led` (a `--led` URI; only `gpio:` ones get the
- * pin checks). Never throws: what cannot be read is left out or recorded as
- * an error.
+ * pin checks) on `sys` (default: this machine). Never throws: what cannot
+ * be read is left out or recorded as an error.
  *
  * @example
  * ```ts
@@ -80,7 +81,7 @@ export interface Finding {
  * for (const f of diagnose(gatherFacts("gpio:BOARD8"))) console.log(f.status, f.topic, f.text);
  * ```
  */
-export function gatherFacts(led: string): Facts {
+export function gatherFacts(led: string, sys: GpioSystem = REAL_SYSTEM): Facts {
   const facts: Facts = {
     os: Deno.build.os,
     arch: Deno.build.arch,
@@ -96,12 +97,12 @@ export function gatherFacts(led: string): Facts {
       : `libc cannot be loaded: ${(e as Error).message}`;
     return facts;
   }
-  facts.model = boardModel();
+  facts.model = boardModel(sys.deviceTree);
   try {
     facts.cmdline = new TextDecoder().decode(readSmallFile("/proc/cmdline")).trim();
     // serial0 exists only when the serial port is enabled (enable_uart=1).
     facts.liveConsoles = consoles(facts.cmdline).filter((c) =>
-      accessible(`/dev/${c}`, 0) !== Errno.ENOENT
+      accessible(`${sys.dev}/${c}`, 0) !== Errno.ENOENT
     );
   } catch {
     // not Linux, or no /proc
@@ -111,7 +112,7 @@ export function gatherFacts(led: string): Facts {
   } catch {
     // no --allow-sys
   }
-  const { chips, problems } = listChips();
+  const { chips, problems } = listChips(sys);
   facts.chips = chips;
   facts.chipProblems = problems.map((p) => ({
     path: p.path,
@@ -129,11 +130,11 @@ export function gatherFacts(led: string): Facts {
     return facts;
   }
   try {
-    const chip = findChip(params.get("chip") ?? undefined, led);
+    const chip = findChip(params.get("chip") ?? undefined, led, sys);
     facts.access = accessible(chip.path, R_OK | W_OK);
     const fd = openFd(chip.path, O_RDWR);
     try {
-      const found = findLine(fd, chip, facts.pin, led);
+      const found = findLine(fd, chip, facts.pin, led, sys);
       facts.line = { chip, offset: found.offset, info: found.info };
     } finally {
       closeFd(fd);

@@ -7,8 +7,9 @@
  */
 import { HalError, type OutputLine } from "../types.ts";
 import { toHalError } from "./errors.ts";
-import { closeFd, Errno, ioctl, SysError } from "./libc.ts";
+import { closeFd, Errno, SysError } from "./libc.ts";
 import { readLineInfo } from "./chip.ts";
+import { type GpioSystem, type Ioctl, REAL_SYSTEM } from "./system.ts";
 import {
   decodeLineValue,
   encodeLineValues,
@@ -33,6 +34,8 @@ export interface OutputLineOptions {
   activeLow: boolean;
   /** For messages and `description`, e.g. `gpio:/dev/gpiochip0 GPIO17 (BOARD11)`. */
   description: string;
+  /** Where the ioctls go. Default: {@linkcode REAL_SYSTEM}. */
+  system?: GpioSystem;
 }
 
 /**
@@ -54,11 +57,13 @@ export class GpioOutputLine implements OutputLine {
   /** e.g. `gpio:/dev/gpiochip0 GPIO17 (BOARD11)`. */
   readonly description: string;
   #fd: number;
+  readonly #ioctl: Ioctl;
 
-  /** Wraps an already requested line fd. */
-  constructor(fd: number, description: string) {
+  /** Wraps an already requested line fd; `ioctl` defaults to libc's. */
+  constructor(fd: number, description: string, ioctl: Ioctl = REAL_SYSTEM.ioctl) {
     this.#fd = fd;
     this.description = description;
+    this.#ioctl = ioctl;
   }
 
   /** The line fd, or -1 once released. */
@@ -70,7 +75,7 @@ export class GpioOutputLine implements OutputLine {
   set(high: boolean): void {
     if (this.#fd < 0) throw new HalError("io", `${this.description}: the line was released`);
     try {
-      ioctl(
+      this.#ioctl(
         this.#fd,
         GPIO_V2_LINE_SET_VALUES_IOCTL,
         encodeLineValues(high),
@@ -86,7 +91,7 @@ export class GpioOutputLine implements OutputLine {
     if (this.#fd < 0) throw new HalError("io", `${this.description}: the line was released`);
     const buf = encodeLineValues(false);
     try {
-      ioctl(this.#fd, GPIO_V2_LINE_GET_VALUES_IOCTL, buf, "GPIO_V2_LINE_GET_VALUES_IOCTL");
+      this.#ioctl(this.#fd, GPIO_V2_LINE_GET_VALUES_IOCTL, buf, "GPIO_V2_LINE_GET_VALUES_IOCTL");
     } catch (e) {
       throw toHalError(e, `${this.description}: cannot read the line`);
     }
@@ -99,7 +104,7 @@ export class GpioOutputLine implements OutputLine {
     if (fd < 0) return Promise.resolve();
     let failure: HalError | undefined;
     try {
-      ioctl(
+      this.#ioctl(
         fd,
         GPIO_V2_LINE_SET_VALUES_IOCTL,
         encodeLineValues(false),
@@ -131,6 +136,7 @@ export class GpioOutputLine implements OutputLine {
  * ```
  */
 export function requestOutput(opts: OutputLineOptions): GpioOutputLine {
+  const sys = opts.system ?? REAL_SYSTEM;
   const req = encodeOutputRequest({
     offset: opts.offset,
     consumer: CONSUMER,
@@ -138,18 +144,18 @@ export function requestOutput(opts: OutputLineOptions): GpioOutputLine {
     initial: false,
   });
   try {
-    ioctl(opts.chipFd, GPIO_V2_GET_LINE_IOCTL, req, "GPIO_V2_GET_LINE_IOCTL");
+    sys.ioctl(opts.chipFd, GPIO_V2_GET_LINE_IOCTL, req, "GPIO_V2_GET_LINE_IOCTL");
   } catch (e) {
-    if (e instanceof SysError && e.errno === Errno.EBUSY) throw busyError(opts, e);
+    if (e instanceof SysError && e.errno === Errno.EBUSY) throw busyError(opts, e, sys);
     throw toHalError(e, `${opts.description}: cannot request the line`);
   }
-  return new GpioOutputLine(requestFd(req), opts.description);
+  return new GpioOutputLine(requestFd(req), opts.description, sys.ioctl);
 }
 
-function busyError(opts: OutputLineOptions, cause: SysError): HalError {
+function busyError(opts: OutputLineOptions, cause: SysError, sys: GpioSystem): HalError {
   let consumer = "";
   try {
-    consumer = readLineInfo(opts.chipFd, opts.offset).consumer;
+    consumer = readLineInfo(opts.chipFd, opts.offset, sys).consumer;
   } catch {
     // keep the generic message
   }

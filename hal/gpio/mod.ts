@@ -16,14 +16,16 @@ import { toHalError } from "./errors.ts";
 import { closeFd, O_RDWR, openFd } from "./libc.ts";
 import { GpioOutputLine, requestOutput } from "./line.ts";
 import { parsePin, pinLabel } from "./pins.ts";
+import { type GpioSystem, REAL_SYSTEM } from "./system.ts";
 
-export { GpioOutputLine };
-export type { OutputLine };
+export { GpioOutputLine, REAL_SYSTEM };
+export type { GpioSystem, OutputLine };
 
 /**
  * Opens the GPIO line named by `pin` (`BOARD8`, `GPIO14`, `BCM14`) as an
  * output with consumer `ledctl`, LED off. `params` may hold `chip` (label,
- * `gpiochipN` or path) and `active-low` (a flag). Rejects with a
+ * `gpiochipN` or path) and `active-low` (a flag: bare, or any value but
+ * `false`). `sys` is where to look (tests pass a fake). Rejects with a
  * {@linkcode HalError} whose message says what to do.
  *
  * @example
@@ -33,9 +35,13 @@ export type { OutputLine };
  * line.set(true);
  * ```
  */
-export function openGpioLine(pin: string, params: URLSearchParams): Promise<OutputLine> {
+export function openGpioLine(
+  pin: string,
+  params: URLSearchParams,
+  sys: GpioSystem = REAL_SYSTEM,
+): Promise<OutputLine> {
   try {
-    return Promise.resolve(openGpioOutput(pin, params));
+    return Promise.resolve(openGpioOutput(pin, params, sys));
   } catch (e) {
     return Promise.reject(e);
   }
@@ -53,17 +59,27 @@ export function openGpioLine(pin: string, params: URLSearchParams): Promise<Outp
  * console.log(line.get()); // true
  * ```
  */
-export function openGpioOutput(pin: string, params: URLSearchParams): GpioOutputLine {
+export function openGpioOutput(
+  pin: string,
+  params: URLSearchParams,
+  sys: GpioSystem = REAL_SYSTEM,
+): GpioOutputLine {
   const what = `gpio:${pin}`;
   const parsed = parsePin(pin);
   const activeLow = params.has("active-low") && params.get("active-low") !== "false";
   try {
-    const chip = findChip(params.get("chip") ?? undefined, what);
+    const chip = findChip(params.get("chip") ?? undefined, what, sys);
     const fd = openFd(chip.path, O_RDWR);
     try {
-      const line = findLine(fd, chip, parsed, what);
+      const line = findLine(fd, chip, parsed, what, sys);
       const description = `gpio:${chip.path} ${pinLabel(parsed)}${activeLow ? " active-low" : ""}`;
-      return requestOutput({ chipFd: fd, offset: line.offset, activeLow, description });
+      return requestOutput({
+        chipFd: fd,
+        offset: line.offset,
+        activeLow,
+        description,
+        system: sys,
+      });
     } finally {
       closeFd(fd);
     }
@@ -74,7 +90,8 @@ export function openGpioOutput(pin: string, params: URLSearchParams): GpioOutput
 
 /**
  * True when running on a Raspberry Pi: reads `/proc/device-tree/model`
- * through libc (only `--allow-ffi` needed); false on any error.
+ * (under `sys.deviceTree`) through libc (only `--allow-ffi` needed); false
+ * on any error.
  *
  * @example
  * ```ts
@@ -82,9 +99,9 @@ export function openGpioOutput(pin: string, params: URLSearchParams): GpioOutput
  * const defaultLed = isRaspberryPi() ? "gpio:BOARD8" : "mock";
  * ```
  */
-export function isRaspberryPi(): boolean {
+export function isRaspberryPi(sys: GpioSystem = REAL_SYSTEM): boolean {
   try {
-    return isRaspberryPiModel(boardModel());
+    return isRaspberryPiModel(boardModel(sys.deviceTree));
   } catch {
     return false;
   }
