@@ -1,6 +1,15 @@
 import { deepStrictEqual, equal, match } from "node:assert/strict";
 import { HalError } from "../types.ts";
-import { consoleOnGpio14, consoles, diagnose, type Facts, type Finding } from "./diagnose.ts";
+import {
+  consoleOnGpio14,
+  consoles,
+  diagnose,
+  type Facts,
+  type Finding,
+  gatherFacts,
+} from "./diagnose.ts";
+import { FakeGpio, piChip } from "./fake_gpio.ts";
+import { openGpioOutput } from "./mod.ts";
 import { parsePin } from "./pins.ts";
 
 const chip = { path: "/dev/gpiochip0", name: "gpiochip0", label: "pinctrl-bcm2835", lines: 54 };
@@ -136,4 +145,25 @@ Deno.test("without FFI the checks stop at the ffi finding", () => {
   });
   equal(fs.at(-1)!.topic, "ffi");
   match(fs.at(-1)!.fix!, /--allow-ffi/);
+});
+
+Deno.test("gatherFacts reads the board, the chips and the pin's line from the system it is given", async () => {
+  using gpio = FakeGpio.create({
+    dev: { gpiochip0: piChip(), gpiochip1: "not-a-chip" },
+    model: "Raspberry Pi 3 Model B Rev 1.2",
+  });
+  await using _held = openGpioOutput("GPIO18", new URLSearchParams(), gpio.system);
+  const facts = gatherFacts("gpio:BOARD12", gpio.system);
+  equal(facts.model, "Raspberry Pi 3 Model B Rev 1.2");
+  deepStrictEqual(facts.chips.map((c) => [c.path, c.label]), [
+    [`${gpio.root}/dev/gpiochip0`, "pinctrl-bcm2835"],
+  ]);
+  deepStrictEqual(facts.chipProblems.map((p) => [p.path, p.errno]), [
+    [`${gpio.root}/dev/gpiochip1`, 25],
+  ]);
+  const line = facts.line;
+  if (!line || line instanceof HalError) throw new Error(`no line: ${line}`);
+  equal(line.offset, 18);
+  equal(line.info.consumer, "ledctl", "BOARD12 is GPIO18, held above");
+  equal(facts.access, true);
 });
