@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { HalError } from "../types.ts";
 import { FakeBoard, type FakeBoardMode } from "./fake_board.ts";
-import { openBoardLink } from "./mod.ts";
+import { HEARTBEAT_ENV, heartbeatFromEnv, openBoardLink } from "./mod.ts";
 import { parseTcpTarget } from "./tcp.ts";
 
 /** A fake board on a real loopback socket. */
@@ -109,4 +109,48 @@ Deno.test("openBoardLink: a malformed target or option is a TypeError", async ()
     openBoardLink("serial", "/dev/ttyACM0", new URLSearchParams("baud=7")),
     TypeError,
   );
+});
+
+Deno.test("heartbeatFromEnv: unset is 3 s; whole ms from 100 to 9000; anything else is a TypeError", () => {
+  const env = (v: string | undefined) => (name: string) => name === HEARTBEAT_ENV ? v : undefined;
+  assert.equal(HEARTBEAT_ENV, "LEDCTL_STM32_HEARTBEAT_MS");
+  assert.equal(heartbeatFromEnv(env(undefined)), 3000);
+  assert.equal(heartbeatFromEnv(env("")), 3000);
+  assert.equal(heartbeatFromEnv(env("100")), 100);
+  assert.equal(heartbeatFromEnv(env("6000")), 6000);
+  assert.equal(heartbeatFromEnv(env("9000")), 9000);
+  for (const bad of ["99", "9001", "10000", "1.5", "-5", "5 s", "0x100"]) {
+    assert.throws(
+      () => heartbeatFromEnv(env(bad)),
+      (e) =>
+        e instanceof TypeError &&
+        e.message.startsWith(`LEDCTL_STM32_HEARTBEAT_MS=${JSON.stringify(bad)}: want a whole`),
+      bad,
+    );
+  }
+});
+
+Deno.test("openBoardLink takes the heartbeat from LEDCTL_STM32_HEARTBEAT_MS", async () => {
+  const board = tcpBoard("ok");
+  const before = Deno.env.get(HEARTBEAT_ENV);
+  Deno.env.set(HEARTBEAT_ENV, "150");
+  let led;
+  try {
+    led = await openBoardLink("tcp", `127.0.0.1:${board.port}`, new URLSearchParams(), {
+      log: () => {},
+    });
+  } finally {
+    if (before === undefined) Deno.env.delete(HEARTBEAT_ENV);
+    else Deno.env.set(HEARTBEAT_ENV, before);
+  }
+  try {
+    const t0 = performance.now();
+    while (board.received.filter((l) => l === "status").length < 2) {
+      assert(performance.now() - t0 < 2000, `two heartbeats within 2 s: ${board.received}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    await led[Symbol.asyncDispose]();
+    await board.close();
+  }
 });
