@@ -17,6 +17,62 @@ export const root = new URL("..", import.meta.url).pathname;
  */
 export const firmwareBin = `${root}firmware/build/stm32-link/ledfw-host`;
 
+/**
+ * The heartbeat the end-to-end tests give ledctl (`LEDCTL_STM32_HEARTBEAT_MS`
+ * in {@linkcode HEARTBEAT_ENV}): longer than the default 3 s so that, once
+ * ledctl logs `connected`, a board whose state is right within
+ * {@linkcode REAPPLY_WINDOW_MS} got it from the re-apply on reconnection,
+ * never from a heartbeat noticing the wrong state (the first heartbeat comes
+ * this long after `connected`). Under the firmware's 10 s idle timeout.
+ */
+export const TEST_HEARTBEAT_MS = 6000;
+/** {@linkcode TEST_HEARTBEAT_MS} as the environment of a ledctl process. */
+export const HEARTBEAT_ENV = { LEDCTL_STM32_HEARTBEAT_MS: String(TEST_HEARTBEAT_MS) };
+/**
+ * How long after ledctl logs `connected; LED <state>` the board may take to
+ * show that state. The re-apply happens before that log line, so only the
+ * firmware's and ledctl's output pipes separate the two (measured over 6
+ * serial reconnections: under 0.2 ms); a whole second allows a loaded
+ * machine, and is a sixth of {@linkcode TEST_HEARTBEAT_MS}.
+ */
+export const REAPPLY_WINDOW_MS = 1000;
+/**
+ * How long a killed board may go unnoticed: a heartbeat interval, then the
+ * 2 s reply timeout, plus slack for a loaded machine.
+ */
+export const LOSS_WINDOW_MS = TEST_HEARTBEAT_MS + 2000 + 3000;
+
+/** The firmware's `LED …` lines (its LED state changes) from stdout line `since` on. */
+export function ledLines(fw: Proc, since = 0): string[] {
+  return fw.stdout.all.slice(since).filter((l) => l.startsWith("LED "));
+}
+
+/**
+ * Waits for ledctl's `board …: connected; LED <state>` (within `ms`,
+ * reconnection backoff included), then for the firmware to show
+ * `LED <state>` within {@linkcode REAPPLY_WINDOW_MS}: only the re-apply on
+ * reconnection can have put it there so soon, as the first heartbeat that
+ * could fix it comes {@linkcode TEST_HEARTBEAT_MS} after `connected` (the
+ * ledctl process must run with {@linkcode HEARTBEAT_ENV}).
+ */
+export async function reconnectedWith(
+  server: { stdout: Lines },
+  fw: Proc,
+  state: string,
+  ms: number,
+): Promise<void> {
+  const esc = state.replaceAll(".", "\\.");
+  await server.stdout.waitFor(new RegExp(`board \\S+: connected; LED ${esc}$`), ms);
+  await fw.waitFor(new RegExp(`^LED ${esc}$`), REAPPLY_WINDOW_MS).catch((e) => {
+    throw new Error(
+      `ledctl logged "connected; LED ${state}" but the board did not show it within ` +
+        `${REAPPLY_WINDOW_MS} ms (heartbeat ${TEST_HEARTBEAT_MS} ms): not re-applied on ` +
+        `reconnection? board: ${ledLines(fw).join(", ")}`,
+      { cause: e },
+    );
+  });
+}
+
 /** True when running as root (netns and TAP need it). */
 export function isRoot(): boolean {
   return Deno.uid() === 0;

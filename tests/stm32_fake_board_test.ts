@@ -8,9 +8,19 @@
 import assert from "node:assert/strict";
 import { FakeBoard } from "../hal/stm32/fake_board.ts";
 import { RawClient, ServerProcess } from "./harness.ts";
-import { ledctlArgv, Proc } from "./stm32_board.ts";
+import { HEARTBEAT_ENV, ledctlArgv, LOSS_WINDOW_MS, Proc } from "./stm32_board.ts";
 
 const DOWN = "(board link down; will apply on reconnect)";
+
+/**
+ * What the board received on its latest connection after the sync line:
+ * right after a reconnection, the re-applied state must come first (a
+ * `status` first would be the heartbeat, finding the board in the wrong state).
+ */
+function sinceLastSync(received: readonly string[]): string[] {
+  const i = received.findLastIndex((l) => /^sync-[0-9a-f]{6}$/.test(l));
+  return i < 0 ? [] : received.slice(i + 1);
+}
 
 /** Resolves with the process status, or rejects after `ms` (the process is then killed). */
 async function exitWithin(p: Proc, ms: number): Promise<Deno.CommandStatus> {
@@ -59,6 +69,7 @@ Deno.test("board silent, then garbage, mid-run: ledctl keeps serving, then resto
   try {
     await using server = await ServerProcess.start(["--led", `tcp:127.0.0.1:${tcp.port}`], {
       trace: false,
+      env: HEARTBEAT_ENV,
     });
     using client = await RawClient.connect(server.port);
     assert.equal(await client.ask("blink 3"), "OK blink 3 Hz");
@@ -67,7 +78,7 @@ Deno.test("board silent, then garbage, mid-run: ledctl keeps serving, then resto
     board.mode = "silent";
     await server.stdout.waitFor(
       /board tcp:\S+: disconnected: heartbeat: no reply to "status" within 2000 ms/,
-      10_000,
+      LOSS_WINDOW_MS,
     );
     assert.equal(await client.ask("status"), `OK blink 3 Hz ${DOWN}`);
     assert.equal(await client.ask("on"), `OK on ${DOWN}`);
@@ -75,6 +86,7 @@ Deno.test("board silent, then garbage, mid-run: ledctl keeps serving, then resto
 
     board.mode = "ok";
     await server.stdout.waitFor(/board tcp:\S+: connected; LED on/, 20_000);
+    assert.deepEqual(sinceLastSync(board.received), ["on"], "re-applied on reconnection");
     assert.equal(board.state, "on");
     assert.equal(await client.ask("status"), "OK on");
 
@@ -86,6 +98,7 @@ Deno.test("board silent, then garbage, mid-run: ledctl keeps serving, then resto
     );
     board.mode = "ok";
     await server.stdout.waitFor(/board tcp:\S+: connected; LED blink 2 Hz/, 20_000);
+    assert.deepEqual(sinceLastSync(board.received), ["blink 2"], "re-applied on reconnection");
     assert.equal(board.state, "blink 2 Hz");
   } finally {
     await tcp.close();

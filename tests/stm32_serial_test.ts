@@ -7,7 +7,17 @@
 import assert from "node:assert/strict";
 import { checkBoardLink } from "../hal/stm32/diagnose.ts";
 import { RawClient, ServerProcess } from "./harness.ts";
-import { buildFirmware, firmwareBin, ledctlArgv, Proc, waitForTraceEdges } from "./stm32_board.ts";
+import {
+  buildFirmware,
+  firmwareBin,
+  HEARTBEAT_ENV,
+  ledctlArgv,
+  ledLines,
+  LOSS_WINDOW_MS,
+  Proc,
+  reconnectedWith,
+  waitForTraceEdges,
+} from "./stm32_board.ts";
 
 const DOWN = "(board link down; will apply on reconnect)";
 
@@ -27,6 +37,17 @@ async function ptyPair(dir: string): Promise<Proc> {
     }),
   ]);
   return socat;
+}
+
+/** True when `p` is still running `ms` from now. */
+async function runningAfter(p: Proc, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const still = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), ms)));
+  try {
+    return await Promise.race([p.child.status.then(() => false), still]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Starts the firmware on `uart` and waits for it to be ready. */
@@ -51,9 +72,11 @@ Deno.test("serial: a TCP client's blink 3 reaches the firmware's LED state machi
   await server.stdout.waitFor(/board serial:\S+: connected; LED off/);
   try {
     using client = await RawClient.connect(server.port);
+    const before = fw.stdout.all.length;
     assert.equal(await client.ask("blink 3"), "OK blink 3 Hz");
-    const at = (await fw.waitFor(/^LED blink 3 Hz$/, 5000)).input;
-    assert.equal(at, "LED blink 3 Hz");
+    await fw.waitFor(/^LED blink 3 Hz$/, 5000, before);
+    // One command reached the board, and only that one changed its LED.
+    assert.deepEqual(ledLines(fw, before), ["LED blink 3 Hz"]);
     assert.equal(await client.ask("status"), "OK blink 3 Hz");
 
     // The board's own timer blinks it: half-periods of 1/6 s in its trace.
@@ -87,27 +110,35 @@ Deno.test("serial: firmware killed mid-blink, ledctl keeps serving, restarted bo
     const fw1 = await firmware(`${dir}/board`);
     await using server = await ServerProcess.start(["--led", `serial:${dir}/host`], {
       trace: false,
+      env: HEARTBEAT_ENV,
     });
     using client = await RawClient.connect(server.port);
     assert.equal(await client.ask("blink 3"), "OK blink 3 Hz");
     await fw1.waitFor(/^LED blink 3 Hz$/, 5000);
 
     await fw1.stop("SIGKILL");
-    const [lost] = await server.stdout.waitFor(
-      /board serial:\S+: disconnected: heartbeat: no reply to "status" within \d+ ms/,
-      10_000,
+    const killed = performance.now();
+    const [, replyMs] = await server.stdout.waitFor(
+      /board serial:\S+: disconnected: heartbeat: no reply to "status" within (\d+) ms$/,
+      LOSS_WINDOW_MS,
     );
-    assert(lost);
+    // The pty stays open, so only the heartbeat can notice: within one
+    // interval plus the reply timeout.
+    assert.equal(Number(replyMs), 2000, "the link's reply timeout");
+    const noticed = performance.now() - killed;
+    assert(noticed <= LOSS_WINDOW_MS, `noticed after ${noticed.toFixed(0)} ms`);
     await server.stdout.waitFor(/board serial:\S+: retrying in \d+\.\d s/, 5000);
     assert.equal(await client.ask("status"), `OK blink 3 Hz ${DOWN}`);
     assert.equal(await client.ask("blink 5"), `OK blink 5 Hz ${DOWN}`);
     assert.match((await client.ask("help"))!, /^OK commands: /);
 
     await using fw2 = await firmware(`${dir}/board`);
-    await fw2.waitFor(/^LED blink 5 Hz$/, 20_000);
-    await server.stdout.waitFor(/board serial:\S+: connected; LED blink 5 Hz/, 5000);
+    await reconnectedWith(server, fw2, "blink 5 Hz", 25_000);
+    // It boots off, then gets the last state asked for, and nothing in between.
+    assert.deepEqual(ledLines(fw2), ["LED off", "LED blink 5 Hz"]);
     assert.equal(await client.ask("status"), "OK blink 5 Hz");
-    assert(socat.child.pid > 0);
+    // socat never went away: the link came back over the same pty, after silence alone.
+    assert.equal(await runningAfter(socat, 50), true, "socat still running");
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
@@ -121,6 +152,7 @@ Deno.test("serial: the pty closed mid-run, then back: the board ends in the last
     const fw1 = await firmware(`${dir}/board`);
     await using server = await ServerProcess.start(["--led", `serial:${dir}/host`], {
       trace: false,
+      env: HEARTBEAT_ENV,
     });
     using client = await RawClient.connect(server.port);
     assert.equal(await client.ask("blink 2"), "OK blink 2 Hz");
@@ -135,8 +167,8 @@ Deno.test("serial: the pty closed mid-run, then back: the board ends in the last
 
     await using _socat2 = await ptyPair(dir);
     await using fw2 = await firmware(`${dir}/board`);
-    await fw2.waitFor(/^LED on$/, 20_000);
-    await server.stdout.waitFor(/board serial:\S+: connected; LED on/, 5000);
+    await reconnectedWith(server, fw2, "on", 25_000);
+    assert.deepEqual(ledLines(fw2), ["LED off", "LED on"]);
     assert.equal(await client.ask("status"), "OK on");
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
