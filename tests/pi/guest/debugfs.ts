@@ -18,9 +18,12 @@ export interface DebugfsLine {
   high: boolean;
 }
 
+/** Where the kernel lists the GPIO lines. */
+export const DEBUGFS_GPIO = "/sys/kernel/debug/gpio";
+
 /**
  * The requested line named `name`, or undefined when no one holds it
- * (debugfs lists requested lines only).
+ * (debugfs lists requested lines only). `path` is for trying this off a Pi.
  *
  * @example
  * ```ts
@@ -28,8 +31,8 @@ export interface DebugfsLine {
  * console.log(debugfsLine("GPIO17")?.high);
  * ```
  */
-export function debugfsLine(name: string): DebugfsLine | undefined {
-  const text = Deno.readTextFileSync("/sys/kernel/debug/gpio");
+export function debugfsLine(name: string, path = DEBUGFS_GPIO): DebugfsLine | undefined {
+  const text = Deno.readTextFileSync(path);
   for (const row of text.split("\n")) {
     const m = /\(([^|]*)\|([^)]*)\)\s+(in|out)\s+(hi|lo)/.exec(row);
     if (m && m[1].trim() === name) {
