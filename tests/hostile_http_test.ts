@@ -206,6 +206,8 @@ Deno.test("with --token, nothing about the LED is shown without it, and wrong to
     assert.equal(limited.status, 429);
     assert.ok(Number(limited.headers.get("retry-after")) > 0);
     await limited.body?.cancel();
+    // The log is written asynchronously: wait for the line, then count.
+    await server.stdout.waitFor(/wrong token from 127\.0\.0\.1/);
     assert.equal(server.stdout.all.filter((l) => /wrong token/.test(l)).length, 1);
     // The token is nowhere in the log or the process list.
     assert.ok(!server.stdout.all.some((l) => l.includes("s3cret-token")));
