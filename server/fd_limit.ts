@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { errno, libc } from "../hal/libc.ts";
+import { errno, libc } from "../sys/libc.ts";
 
 /** `RLIMIT_NOFILE` (the same on x86_64 and aarch64 Linux). */
 const RLIMIT_NOFILE = 7;

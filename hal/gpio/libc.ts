@@ -17,8 +17,8 @@ export {
   O_RDONLY,
   O_RDWR,
   SysError,
-} from "../libc.ts";
-import { cString, Errno, errno, libc, O_CLOEXEC, O_RDONLY, SysError } from "../libc.ts";
+} from "../../sys/libc.ts";
+import { cString, Errno, errno, libc, O_CLOEXEC, O_RDONLY, SysError } from "../../sys/libc.ts";
 
 /** `access(2)` mode bits. */
 export const R_OK = 4;

@@ -19,7 +19,7 @@ export {
   O_NONBLOCK,
   O_RDWR,
   SysError,
-} from "../libc.ts";
+} from "../../sys/libc.ts";
 
 /** `poll(2)` event bits. */
 export const POLLIN = 0x1;

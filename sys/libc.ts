@@ -1,8 +1,11 @@
 /**
- * The libc calls ledctl makes through Deno FFI, loaded once: the GPIO
- * character device (`hal/gpio/`), the STM32 serial link (`hal/stm32/`),
- * and the server's descriptor limit and listener checks (`server/fd_limit.ts`). Only `--allow-ffi` is needed: Deno's own file APIs would
- * ask for `--allow-all` for anything under `/dev`, `/proc` or `/sys`.
+ * The one FFI binding to libc, loaded once, for every part of ledctl that
+ * needs the system directly: the GPIO character device (`hal/gpio/`), the
+ * STM32 serial link (`hal/stm32/`), and the server's descriptor limit,
+ * listener and socket options (`server/fd_limit.ts`). It lives apart from
+ * `hal/` so that server code does not import hardware code. Only
+ * `--allow-ffi` is needed: Deno's own file APIs would ask for `--allow-all`
+ * for anything under `/dev`, `/proc` or `/sys`.
  *
  * Calls that fail return `-1` (or null) and leave their code in `errno`,
  * which {@linkcode errno} reads right after the call, on the same thread.
