@@ -128,11 +128,11 @@ Deno.test("clients that pipeline without reading are throttled: memory stays bou
   const clients = await Promise.all(
     Array.from({ length: 200 }, () => Deno.connect({ hostname: "127.0.0.1", port: server.port })),
   );
-  // Each client writes up to 4 MiB and never reads; a write that does not
+  // Each client writes up to 16 MiB and never reads; a write that does not
   // complete within 300 ms means the server stopped reading it (the point).
   const pushed = await Promise.all(clients.map(async (c) => {
     let sent = 0;
-    while (sent < 4 << 20) {
+    while (sent < 16 << 20) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const stalled = new Promise<"stalled">((r) => timer = setTimeout(() => r("stalled"), 300));
       const n = await Promise.race([c.write(chunk), stalled]);
@@ -145,10 +145,12 @@ Deno.test("clients that pipeline without reading are throttled: memory stays bou
   const grown = (await rssKiB(pid)) - base;
   const total = pushed.reduce((a, b) => a + b, 0);
   closeAll(clients);
-  // Today's bound: 64 KiB of unsent replies per client, then its reads stop
-  // (docs/RELIABILITY.md). The kernel buffers hold the rest.
+  // The bound: 64 KiB of unsent replies and one read of held requests per
+  // client, then its reads stop (docs/RELIABILITY.md); the kernel's buffers
+  // hold the rest. Measured: ~60 MB alone, up to 123 MB beside a parallel
+  // test run (garbage not yet collected); before the bound, 500 MB and more.
   assert.ok(
-    grown < 100 * 1024,
+    grown < 200 * 1024,
     `RSS grew ${grown} KiB for 200 clients that pushed ${total >> 20} MiB without reading`,
   );
   using c = await RawClient.connect(server.port);
