@@ -8,7 +8,8 @@ import { Terminal } from "./term.ts";
 import { SafetyNet } from "./safety.ts";
 import { parseCommand } from "../protocol/command.ts";
 import { defaultLedUri } from "../hal/select.ts";
-import { formatState, HalError, LED_OFF, type LedState } from "../hal/types.ts";
+import { HalError } from "../hal/types.ts";
+import { formatState, LED_OFF, type LedState, stateFor } from "../core/state.ts";
 
 /** Help text of `ledctl led`. */
 export const LED_HELP = `Usage: ledctl led [--led URI] <blink HZ | on | off>
@@ -46,13 +47,13 @@ export async function led(args: string[]): Promise<number> {
     throw new UsageError('say what the LED should do: "blink 2", "on" or "off"');
   }
   const cmd = parseCommand(positionals.join(" "));
-  let state: LedState;
-  if (cmd.verb === "blink") state = { mode: "blink", hz: cmd.hz };
-  else if (cmd.verb === "on" || cmd.verb === "off") state = { mode: cmd.verb };
-  else if (cmd.verb === "error") throw new UsageError(cmd.text);
-  else {throw new UsageError(
+  if (cmd.verb === "error") throw new UsageError(cmd.text);
+  const state: LedState | undefined = stateFor(cmd);
+  if (state === undefined) {
+    throw new UsageError(
       `"${cmd.verb}" is a server command; ledctl led takes blink HZ, on or off`,
-    );}
+    );
+  }
 
   const term = new Terminal({ timestamps: false });
   const uri = values.led ?? defaultLedUri();

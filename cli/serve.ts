@@ -7,7 +7,7 @@
 import { openLedForCli, parse, parseCount, parseHost, parsePort, UsageError } from "./args.ts";
 import { Terminal } from "./term.ts";
 import { defaultLedUri } from "../hal/select.ts";
-import { formatState } from "../hal/types.ts";
+import { formatState } from "../core/state.ts";
 import { LedService } from "../server/led_service.ts";
 import { TcpServer } from "../server/tcp.ts";
 import { type HttpServer, startHttpServer } from "../server/http.ts";

@@ -7,7 +7,8 @@
  * @module
  */
 import { type Clock, realClock, type TimerId } from "./clock.ts";
-import { HalError, type LedDriver, type LedState, type OutputLine } from "./types.ts";
+import { HalError, type LedDriver, type OutputLine } from "./types.ts";
+import type { LedState } from "../core/state.ts";
 
 /** Options for {@linkcode SoftwareBlinker}. */
 export interface BlinkerOptions {

@@ -1,19 +1,11 @@
 /**
- * The LED model shared by every backend: the state a client asks for, the
- * driver the server talks to, the single output line a pin-level backend
- * exposes, and the one error type for hardware faults.
+ * What every LED backend implements: the driver the server talks to, the
+ * single output line a pin-level backend exposes, and the one error type for
+ * hardware faults. The state itself lives in `core/state.ts`.
  *
  * @module
  */
-
-/** What the LED should do. `hz` is the number of full on/off cycles per second. */
-export type LedState =
-  | { readonly mode: "off" }
-  | { readonly mode: "on" }
-  | { readonly mode: "blink"; readonly hz: number };
-
-/** The LED off: the state at start-up and on exit. */
-export const LED_OFF: LedState = Object.freeze({ mode: "off" });
+import type { LedState } from "../core/state.ts";
 
 /**
  * A whole LED, as the server sees it. Pin-level backends get one from the
@@ -78,30 +70,4 @@ export class HalError extends Error {
     this.name = "HalError";
     this.kind = kind;
   }
-}
-
-/** Formats a state the way the wire protocol does: `off`, `on`, `blink 2.5 Hz`. */
-export function formatState(state: LedState): string {
-  return state.mode === "blink" ? `blink ${formatHz(state.hz)} Hz` : state.mode;
-}
-
-/**
- * Formats a frequency with at most 6 significant digits and no trailing
- * zeros, as C's `%g` does (the firmware prints the same text).
- *
- * @example
- * ```ts
- * import { formatHz } from "./types.ts";
- * formatHz(2.5);   // "2.5"
- * formatHz(1 / 3); // "0.333333"
- * ```
- */
-export function formatHz(hz: number): string {
-  return String(Number(hz.toPrecision(6)));
-}
-
-/** True when two states are the same (blink frequencies compared exactly). */
-export function sameState(a: LedState, b: LedState): boolean {
-  if (a.mode !== b.mode) return false;
-  return a.mode !== "blink" || a.hz === (b as { hz: number }).hz;
 }

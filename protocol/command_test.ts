@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { echo, helloName, parseCommand, parseHz } from "./command.ts";
-import { formatHz } from "../hal/types.ts";
+import { formatHz } from "../core/state.ts";
 import { parseReply } from "./reply.ts";
 
 Deno.test("parseHz accepts both decimal separators and rejects the rest", () => {

@@ -6,7 +6,8 @@
  */
 import { type Command, helloName, type Rejection } from "../protocol/command.ts";
 import { err, ok } from "../protocol/reply.ts";
-import { formatState, HalError, type LedState } from "../hal/types.ts";
+import { HalError } from "../hal/types.ts";
+import { formatState, type LedState, stateFor } from "../core/state.ts";
 import type { LedService } from "./led_service.ts";
 
 /** Who sent a request, for `hello` and for the log. */
@@ -98,11 +99,7 @@ export function execute(
     case "blink":
     case "on":
     case "off":
-      return applyState(
-        cmd.verb === "blink" ? { mode: "blink", hz: cmd.hz } : { mode: cmd.verb },
-        service,
-        client,
-      );
+      return applyState(stateFor(cmd)!, service, client);
     case "status":
       return { reply: ok(formatState(service.state) + noted(service)), close: false };
     case "hello": {

@@ -28,7 +28,7 @@ import type { ClientInfo } from "./commands.ts";
 import { checkHost, checkOrigin } from "./origin.ts";
 import { HttpAuth } from "./http_auth.ts";
 import { AuthLimiter } from "./auth_limit.ts";
-import { LED_OFF } from "../hal/types.ts";
+import { LED_OFF } from "../core/state.ts";
 import { BodyError, type Fields, MAX_BODY, readFields } from "./http_body.ts";
 import { runLedRequest } from "./http_api.ts";
 import { CLEAR_FLASH, flashCookie, readFlash } from "./http_flash.ts";

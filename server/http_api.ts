@@ -14,7 +14,7 @@
 import { type Command, parseCommand, type Rejection } from "../protocol/command.ts";
 import { MAX_LINE } from "../protocol/framing.ts";
 import { err, parseReply } from "../protocol/reply.ts";
-import type { LedState } from "../hal/types.ts";
+import type { LedState } from "../core/state.ts";
 import { type ClientInfo, execute } from "./commands.ts";
 import type { LedService } from "./led_service.ts";
 import type { Fields } from "./http_body.ts";

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { formatState, HalError, LED_OFF, type LedDriver, type LedState } from "../hal/types.ts";
+import { HalError, type LedDriver } from "../hal/types.ts";
+import { formatState, LED_OFF, type LedState } from "../core/state.ts";
 
 /** Something subscribers hear about. */
 export type ServiceEvent =

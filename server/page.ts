@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { formatHz, type LedState } from "../hal/types.ts";
+import { formatHz, type LedState } from "../core/state.ts";
 import type { Flash } from "./http_flash.ts";
 import { webText } from "./web_assets.ts";
 

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { formatState, type LedState } from "../hal/types.ts";
+import { formatState, type LedState } from "../core/state.ts";
 import type { LedService, ServiceEvent } from "./led_service.ts";
 
 /** How often an idle stream gets a comment line, so proxies keep it open. */

@@ -12,7 +12,7 @@
  */
 import type { Socket } from "node:net";
 import { type Clock, realClock, type TimerId } from "../hal/clock.ts";
-import { formatState } from "../hal/types.ts";
+import { formatState } from "../core/state.ts";
 import { parseCommand } from "../protocol/command.ts";
 import { type Frame, LineFramer, MAX_LINE } from "../protocol/framing.ts";
 import { err } from "../protocol/reply.ts";

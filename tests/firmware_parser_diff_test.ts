@@ -21,7 +21,7 @@
 import assert from "node:assert/strict";
 import { parseCommand } from "../protocol/command.ts";
 import { err, ok } from "../protocol/reply.ts";
-import { formatState } from "../hal/types.ts";
+import { formatState } from "../core/state.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const enc = new TextEncoder();

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { formatHz, HalError } from "../types.ts";
+import { HalError } from "../types.ts";
+import { formatHz } from "../../core/state.ts";
 import type { Port } from "./port.ts";
 
 const enc = new TextEncoder();

@@ -22,15 +22,8 @@
  */
 import { type Clock, realClock, type TimerId } from "../clock.ts";
 import { parseReply } from "../../protocol/reply.ts";
-import {
-  formatHz,
-  formatState,
-  HalError,
-  LED_OFF,
-  type LedDriver,
-  type LedState,
-  sameState,
-} from "../types.ts";
+import { HalError, type LedDriver } from "../types.ts";
+import { formatHz, formatState, LED_OFF, type LedState, sameState } from "../../core/state.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { LineChannel } from "./lines.ts";
 import type { Connector } from "./port.ts";
