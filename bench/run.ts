@@ -3,6 +3,11 @@
  * server and a minimal C epoll server, same load, same run, on loopback.
  *
  *   deno task bench [--quick] [--out FILE] [--update-docs]
+ *   deno task bench --soak [--minutes N] [--out FILE]
+ *
+ * `--soak` runs the soak of bench/soak.ts instead: one ledctl under a mixed
+ * hostile load for N minutes (default 10), its memory and descriptors
+ * sampled, then checked to come back, and a clean SIGTERM.
  *
  * Needs gcc and python3 (installs nothing). Prints the tables and the targets
  * (PASS/MISS); `--out` writes the markdown results to FILE, `--update-docs`
@@ -25,18 +30,32 @@ import {
 } from "./servers.ts";
 import { fix, int, markdownTable, median, type Table, textTable } from "./report.ts";
 import { type BlinkStats, blinkStats, parseTrace } from "./trace.ts";
+import { runSoak } from "./soak.ts";
 
 const HELP = `deno task bench [--quick] [--out FILE] [--update-docs] [--ledctl-flag FLAG]…
+deno task bench --soak [--minutes N] [--out FILE] [--ledctl-flag FLAG]…
 
 Runs ledctl, the seed's Python server and a C epoll server under the same load
 and prints round trips/s, latency, CPU per round trip, connections/s, held
 connections and RSS, idle-close timing and blink timing, with the targets.
 
+With --soak, runs one ledctl serve (mock LED, free ports) under a mixed hostile
+load instead (bench/soak.ts): TCP clients with connection churn, HTTP with and
+without keep-alive, event streams and watchers that read or never read, slow
+clients, idle connections. Samples RSS, descriptors and replies every 5 s, then
+checks that they come back near the baseline within 30 s, that the server still
+answers, and that SIGTERM exits 0 with the LED off. Prints a verdict.
+
   --quick        short smoke run (about 40 s, 1,000 held connections, 2 s blinks)
   --out FILE     also write the markdown results to FILE
   --update-docs  replace the results block of docs/PERFORMANCE.md
+  --soak         the soak instead of the comparison
+  --minutes N    minutes of soak load (default 10; fractions allowed, e.g. 0.5)
   --ledctl-flag  an extra \`deno run\` flag for ledctl (repeatable), e.g.
                  --ledctl-flag=--v8-flags=--max-semi-space-size=4
+
+Exit status 0 even when a target is missed or the soak fails: a benchmark is
+not a test (1 when a server cannot start, 2 for a bad option).
 `;
 
 type Result = Record<string, number | string>;
@@ -159,11 +178,29 @@ async function main(): Promise<number> {
       "update-docs": { type: "boolean" },
       help: { type: "boolean", short: "h" },
       "ledctl-flag": { type: "string", multiple: true },
+      soak: { type: "boolean" },
+      minutes: { type: "string" },
     },
   });
   if (values.help) {
     say(HELP);
     return 0;
+  }
+  if (values.soak) {
+    const minutes = values.minutes === undefined ? 10 : Number(values.minutes);
+    if (!(minutes > 0 && minutes <= 7 * 24 * 60)) {
+      console.error(`--minutes "${values.minutes}" must be a number of minutes above 0`);
+      return 2;
+    }
+    if (values.quick || values["update-docs"]) {
+      console.error("--quick and --update-docs are for the comparison, not for --soak");
+      return 2;
+    }
+    return await runSoak({ minutes, out: values.out, denoFlags: values["ledctl-flag"] ?? [] });
+  }
+  if (values.minutes !== undefined) {
+    console.error("--minutes goes with --soak");
+    return 2;
   }
   const cfg = values.quick ? QUICK : FULL;
   const denoFlags = values["ledctl-flag"] ?? [];

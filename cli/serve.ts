@@ -8,9 +8,9 @@ import { openLedForCli, parse, parseCount, parseHost, parsePort, UsageError } fr
 import { Terminal } from "./term.ts";
 import { defaultLedUri } from "../hal/select.ts";
 import { formatState } from "../core/state.ts";
-import { LedService } from "../server/led_service.ts";
+import { LedService } from "../core/led_service.ts";
 import { TcpServer } from "../server/tcp.ts";
-import { type HttpServer, startHttpServer } from "../server/http.ts";
+import { type HttpServer, startHttpServer } from "../server/http/server.ts";
 import { formatDuration, parseDuration } from "../server/duration.ts";
 import { AuthLimiter } from "../server/auth_limit.ts";
 import { raiseFdLimit } from "../server/fd_limit.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { loadVectors, parseVectors, unescapeField } from "./vectors.ts";
 import { parseCommand } from "./command.ts";
-import { execute } from "../server/commands.ts";
-import { LedService } from "../server/led_service.ts";
+import { execute } from "../core/commands.ts";
+import { LedService } from "../core/led_service.ts";
 import { SoftwareBlinker } from "../hal/blinker.ts";
 import { MockLine } from "../hal/mock.ts";
 import { FakeClock } from "../hal/clock.ts";

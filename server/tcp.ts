@@ -16,9 +16,9 @@ import { formatState } from "../core/state.ts";
 import { parseCommand } from "../protocol/command.ts";
 import { type Frame, LineFramer, MAX_LINE } from "../protocol/framing.ts";
 import { err } from "../protocol/reply.ts";
-import { type ClientInfo, describeClient, execute, type Outcome } from "./commands.ts";
+import { type ClientInfo, describeClient, execute, type Outcome } from "../core/commands.ts";
 import { formatDuration } from "./duration.ts";
-import type { LedService } from "./led_service.ts";
+import type { LedService } from "../core/led_service.ts";
 import { AuthLimiter } from "./auth_limit.ts";
 import { GuardedListener, keepAlive } from "./listener.ts";
 
@@ -78,7 +78,7 @@ const MAX_REFUSING = 32;
  * @example
  * ```ts
  * import { TcpServer } from "./tcp.ts";
- * import { LedService } from "./led_service.ts";
+ * import { LedService } from "../core/led_service.ts";
  * import { openLed } from "../hal/select.ts";
  * const service = new LedService(await openLed("mock"));
  * const server = await TcpServer.listen(service, { port: 0 });

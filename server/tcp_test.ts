@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../hal/clock.ts";
 import { openLed } from "../hal/select.ts";
 import { RawClient } from "../tests/harness.ts";
-import { LedService } from "./led_service.ts";
+import { LedService } from "../core/led_service.ts";
 import { TcpServer } from "./tcp.ts";
 
 /** The server's log, with waits for a line. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { commandFromFields } from "./http_api.ts";
-import { parseCommand } from "../protocol/command.ts";
+import { commandFromFields } from "./api.ts";
+import { parseCommand } from "../../protocol/command.ts";
 
 Deno.test("fields become the same command the TCP line would", () => {
   assert.deepEqual(commandFromFields({ command: "blink", hz: "2,5" }), { verb: "blink", hz: 2.5 });

@@ -54,9 +54,9 @@
  */
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
-import { type Clock, realClock, type TimerId } from "../hal/clock.ts";
-import { formatDuration } from "./duration.ts";
-import { GuardedListener } from "./listener.ts";
+import { type Clock, realClock, type TimerId } from "../../hal/clock.ts";
+import { formatDuration } from "../duration.ts";
+import { GuardedListener } from "../listener.ts";
 
 /** What the handler learns about the connection. */
 export interface Http1Info {

@@ -8,7 +8,7 @@
  * @module
  */
 import { createHmac } from "node:crypto";
-import { tokensEqual } from "./commands.ts";
+import { tokensEqual } from "../../core/commands.ts";
 
 /** Name of the session cookie. */
 export const SESSION_COOKIE = "ledctl_session";
@@ -18,7 +18,7 @@ export const SESSION_COOKIE = "ledctl_session";
  *
  * @example
  * ```ts
- * import { HttpAuth } from "./http_auth.ts";
+ * import { HttpAuth } from "./auth.ts";
  * const auth = new HttpAuth("s3cret-token");
  * auth.allows(new Request("http://x/", { headers: { authorization: "Bearer s3cret-token" } })); // true
  * ```
@@ -80,7 +80,7 @@ export class HttpAuth {
  *
  * @example
  * ```ts
- * import { readCookie } from "./http_auth.ts";
+ * import { readCookie } from "./auth.ts";
  * readCookie(new Request("http://x/", { headers: { cookie: "a=1; b=2" } }), "b"); // "2"
  * ```
  */

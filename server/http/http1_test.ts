@@ -32,7 +32,7 @@
  *   that never answers, a stream nobody reads and a keep-alive connection.
  */
 import assert from "node:assert/strict";
-import { FakeClock } from "../hal/clock.ts";
+import { FakeClock } from "../../hal/clock.ts";
 import { type Http1Handler, type Http1Options, serveHttp1 } from "./http1.ts";
 
 const enc = new TextEncoder();

@@ -28,7 +28,7 @@ export type Fields = Record<string, unknown>;
  *
  * @example
  * ```ts
- * import { readBody } from "./http_body.ts";
+ * import { readBody } from "./body.ts";
  * const bytes = await readBody(new Request("http://x/", { method: "POST", body: "on" }));
  * bytes.length; // 2
  * ```
@@ -68,7 +68,7 @@ export async function readBody(request: Request, limit = MAX_BODY): Promise<Uint
  *
  * @example
  * ```ts
- * import { readFields } from "./http_body.ts";
+ * import { readFields } from "./body.ts";
  * const req = new Request("http://x/", {
  *   method: "POST",
  *   headers: { "content-type": "application/x-www-form-urlencoded" },

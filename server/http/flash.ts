@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { readCookie } from "./http_auth.ts";
+import { readCookie } from "./auth.ts";
 
 /** What the page shows after a form post. */
 export interface Flash {
@@ -27,7 +27,7 @@ export const FLASH_COOKIE = "ledctl_flash";
  *
  * @example
  * ```ts
- * import { flashCookie } from "./http_flash.ts";
+ * import { flashCookie } from "./flash.ts";
  * flashCookie({ ok: true, reply: "OK on" }).startsWith("ledctl_flash="); // true
  * ```
  */
@@ -46,7 +46,7 @@ export const CLEAR_FLASH = `${FLASH_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameS
  *
  * @example
  * ```ts
- * import { flashCookie, readFlash } from "./http_flash.ts";
+ * import { flashCookie, readFlash } from "./flash.ts";
  * const cookie = flashCookie({ ok: false, reply: "ERR bad-argument x" }).split(";")[0];
  * readFlash(new Request("http://x/", { headers: { cookie } }))?.ok; // false
  * ```

@@ -6,7 +6,7 @@
  * @module
  */
 import { HalError, type LedDriver } from "../hal/types.ts";
-import { formatState, LED_OFF, type LedState } from "../core/state.ts";
+import { formatState, LED_OFF, type LedState } from "./state.ts";
 
 /** Something subscribers hear about. */
 export type ServiceEvent =

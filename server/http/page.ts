@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { formatHz, type LedState } from "../core/state.ts";
-import type { Flash } from "./http_flash.ts";
+import { formatHz, type LedState } from "../../core/state.ts";
+import type { Flash } from "./flash.ts";
 import { webText } from "./web_assets.ts";
 
 /** Languages of the page. */

@@ -12,8 +12,8 @@
  *
  * @module
  */
-import { formatState, type LedState } from "../core/state.ts";
-import type { LedService, ServiceEvent } from "./led_service.ts";
+import { formatState, type LedState } from "../../core/state.ts";
+import type { LedService, ServiceEvent } from "../../core/led_service.ts";
 
 /** How often an idle stream gets a comment line, so proxies keep it open. */
 export const HEARTBEAT_MS = 15_000;
@@ -58,8 +58,8 @@ export function stateJson(state: LedState, by?: string): Record<string, unknown>
  * @example
  * ```ts
  * import { EventHub } from "./sse.ts";
- * import { LedService } from "./led_service.ts";
- * import { openLed } from "../hal/select.ts";
+ * import { LedService } from "../../core/led_service.ts";
+ * import { openLed } from "../../hal/select.ts";
  * const service = new LedService(await openLed("mock"));
  * const hub = new EventHub(service);
  * const response = hub.open(); // text/event-stream

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { LedService, type ServiceEvent } from "./led_service.ts";
 import { HalError, type LedDriver } from "../hal/types.ts";
-import type { LedState } from "../core/state.ts";
+import type { LedState } from "./state.ts";
 
 /** A driver that records applies and can be told to fail or to be slow. */
 class RecordingDriver implements LedDriver {

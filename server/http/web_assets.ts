@@ -26,7 +26,7 @@ const cache = new Map<string, Uint8Array<ArrayBuffer>>();
 export function webFile(name: string): Uint8Array<ArrayBuffer> {
   let bytes = cache.get(name);
   if (bytes === undefined) {
-    bytes = Deno.readFileSync(new URL(`../web/${name}`, import.meta.url));
+    bytes = Deno.readFileSync(new URL(`../../web/${name}`, import.meta.url));
     cache.set(name, bytes);
   }
   return bytes;

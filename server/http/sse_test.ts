@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { EventHub, sseMessage } from "./sse.ts";
-import { LedService } from "./led_service.ts";
-import { openLed } from "../hal/select.ts";
+import { LedService } from "../../core/led_service.ts";
+import { openLed } from "../../hal/select.ts";
 
 /** Reads `response` until `done(text)` holds, then cancels it. */
 async function readUntil(response: Response, done: (t: string) => boolean): Promise<string> {

@@ -11,13 +11,13 @@
  *
  * @module
  */
-import { type Command, parseCommand, type Rejection } from "../protocol/command.ts";
-import { MAX_LINE } from "../protocol/framing.ts";
-import { err, parseReply } from "../protocol/reply.ts";
-import type { LedState } from "../core/state.ts";
-import { type ClientInfo, execute } from "./commands.ts";
-import type { LedService } from "./led_service.ts";
-import type { Fields } from "./http_body.ts";
+import { type Command, parseCommand, type Rejection } from "../../protocol/command.ts";
+import { MAX_LINE } from "../../protocol/framing.ts";
+import { err, parseReply } from "../../protocol/reply.ts";
+import type { LedState } from "../../core/state.ts";
+import { type ClientInfo, execute } from "../../core/commands.ts";
+import type { LedService } from "../../core/led_service.ts";
+import type { Fields } from "./body.ts";
 import { stateJson } from "./sse.ts";
 
 /** The verbs the web API runs; the others only make sense on a connection. */
@@ -57,7 +57,7 @@ function fieldText(value: unknown, name: string): string | Rejection | undefined
  *
  * @example
  * ```ts
- * import { commandFromFields } from "./http_api.ts";
+ * import { commandFromFields } from "./api.ts";
  * commandFromFields({ command: "blink", hz: "2,5" }); // { verb: "blink", hz: 2.5 }
  * commandFromFields({ command: "blink", hz: "fast" }).verb; // "error"
  * commandFromFields({ clignote: "", freq: "3" }); // { verb: "blink", hz: 3 } (the seed's form)
@@ -108,7 +108,7 @@ export function commandFromFields(fields: Fields): Command | Rejection {
  *
  * @example
  * ```ts
- * import { runLedRequest } from "./http_api.ts";
+ * import { runLedRequest } from "./api.ts";
  * // const r = await runLedRequest({ command: "on" }, service, { id: 1, remote: "web" });
  * // r.status === 200, r.body.reply === "OK on"
  * ```

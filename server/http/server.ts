@@ -22,16 +22,16 @@
  *
  * @module
  */
-import type { Clock } from "../hal/clock.ts";
-import type { LedService } from "./led_service.ts";
-import type { ClientInfo } from "./commands.ts";
+import type { Clock } from "../../hal/clock.ts";
+import type { LedService } from "../../core/led_service.ts";
+import type { ClientInfo } from "../../core/commands.ts";
 import { checkHost, checkOrigin } from "./origin.ts";
-import { HttpAuth } from "./http_auth.ts";
-import { AuthLimiter } from "./auth_limit.ts";
-import { LED_OFF } from "../core/state.ts";
-import { BodyError, type Fields, MAX_BODY, readFields } from "./http_body.ts";
-import { runLedRequest } from "./http_api.ts";
-import { CLEAR_FLASH, flashCookie, readFlash } from "./http_flash.ts";
+import { HttpAuth } from "./auth.ts";
+import { AuthLimiter } from "../auth_limit.ts";
+import { LED_OFF } from "../../core/state.ts";
+import { BodyError, type Fields, MAX_BODY, readFields } from "./body.ts";
+import { runLedRequest } from "./api.ts";
+import { CLEAR_FLASH, flashCookie, readFlash } from "./flash.ts";
 import { EventHub, stateJson } from "./sse.ts";
 import { pickLanguage, renderPage } from "./page.ts";
 import { assetResponse, ASSETS } from "./web_assets.ts";
@@ -142,9 +142,9 @@ function nonce(): string {
  *
  * @example
  * ```ts
- * import { startHttpServer } from "./http.ts";
- * import { LedService } from "./led_service.ts";
- * import { openLed } from "../hal/select.ts";
+ * import { startHttpServer } from "./server.ts";
+ * import { LedService } from "../../core/led_service.ts";
+ * import { openLed } from "../../hal/select.ts";
  * const service = new LedService(await openLed("mock"));
  * const http = await startHttpServer(service, { port: 0 });
  * const r = await fetch(`http://127.0.0.1:${http.port}/api/state`);

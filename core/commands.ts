@@ -7,7 +7,7 @@
 import { type Command, helloName, type Rejection } from "../protocol/command.ts";
 import { err, ok } from "../protocol/reply.ts";
 import { HalError } from "../hal/types.ts";
-import { formatState, type LedState, stateFor } from "../core/state.ts";
+import { formatState, type LedState, stateFor } from "./state.ts";
 import type { LedService } from "./led_service.ts";
 
 /** Who sent a request, for `hello` and for the log. */

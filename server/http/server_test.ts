@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { ALLOW, startHttpServer } from "./http.ts";
-import { LedService } from "./led_service.ts";
-import { openLed } from "../hal/select.ts";
-import { HalError } from "../hal/types.ts";
-import { FakeClock } from "../hal/clock.ts";
+import { ALLOW, startHttpServer } from "./server.ts";
+import { LedService } from "../../core/led_service.ts";
+import { openLed } from "../../hal/select.ts";
+import { HalError } from "../../hal/types.ts";
+import { FakeClock } from "../../hal/clock.ts";
 
 /** A mock LED service and the HTTP server on a free loopback port. */
 async function setup(token?: string) {
