@@ -5,7 +5,7 @@
  * @module
  */
 import { type Command, helloName, type Rejection } from "../protocol/command.ts";
-import { err, ok } from "../protocol/reply.ts";
+import { err, type ErrorCode, ok } from "../protocol/reply.ts";
 import { HalError } from "../hal/types.ts";
 import { formatState, type LedState, stateFor } from "./state.ts";
 import type { LedService } from "./led_service.ts";
@@ -31,14 +31,50 @@ export function tokensEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
-/** The reply to a request, and whether the connection should then close. */
+/**
+ * The reply to a request, and whether the connection should then close.
+ * Transports read `ok` and `code` (HTTP picks its status from them) and
+ * send `reply`, the protocol line `OK <text>` or `ERR <code> <text>`.
+ */
 export interface Outcome {
+  /** True for an `OK` reply. */
+  readonly ok: boolean;
+  /** The error code of an `ERR` reply. */
+  readonly code?: ErrorCode;
+  /** The reply's text after `OK ` or `ERR <code> `. */
+  readonly text: string;
   /** The reply line, without its LF. */
   readonly reply: string;
   /** Close the connection after sending it (`quit`, a wrong token). */
   readonly close: boolean;
   /** From now on, send this connection an `EVENT <state>` line at each LED change. */
   readonly watch?: boolean;
+}
+
+/**
+ * An `OK` outcome.
+ *
+ * @example
+ * ```ts
+ * import { okOutcome } from "./commands.ts";
+ * okOutcome("bye", true).reply; // "OK bye"
+ * ```
+ */
+export function okOutcome(text: string, close = false, watch?: boolean): Outcome {
+  return { ok: true, text, reply: ok(text), close, ...(watch ? { watch } : {}) };
+}
+
+/**
+ * An `ERR` outcome.
+ *
+ * @example
+ * ```ts
+ * import { errOutcome } from "./commands.ts";
+ * errOutcome("busy", "try again later").reply; // "ERR busy try again later"
+ * ```
+ */
+export function errOutcome(code: ErrorCode, text: string, close = false): Outcome {
+  return { ok: false, code, text, reply: err(code, text), close };
 }
 
 /** The `help` reply text. */
@@ -76,51 +112,47 @@ export function execute(
 ): Outcome | Promise<Outcome> {
   if (cmd.verb === "auth") {
     if (token === undefined) {
-      return { reply: ok("auth (this server needs no token)"), close: false };
+      return okOutcome("auth (this server needs no token)", false);
     }
     if (tokensEqual(cmd.token, token)) {
       client.authed = true;
-      return { reply: ok("auth"), close: false };
+      return okOutcome("auth", false);
     }
-    return { reply: err("auth", "wrong token; closing"), close: true };
+    return errOutcome("auth", "wrong token; closing", true);
   }
   if (token !== undefined && !client.authed && cmd.verb !== "quit" && cmd.verb !== "help") {
-    return {
-      reply: err(
-        "auth",
-        'this server needs a token: send "auth <token>" first (ledctl send --token)',
-      ),
-      close: false,
-    };
+    return errOutcome(
+      "auth",
+      'this server needs a token: send "auth <token>" first (ledctl send --token)',
+      false,
+    );
   }
   switch (cmd.verb) {
     case "error":
-      return { reply: err(cmd.code, cmd.text), close: false };
+      return errOutcome(cmd.code, cmd.text, false);
     case "blink":
     case "on":
     case "off":
       return applyState(stateFor(cmd)!, service, client);
     case "status":
-      return { reply: ok(formatState(service.state) + noted(service)), close: false };
+      return okOutcome(formatState(service.state) + noted(service), false);
     case "hello": {
       client.name = helloName(cmd.text, `client #${client.id}`);
-      return {
-        reply: ok(`hello ${client.name}: you are client #${client.id} from ${client.remote}`),
-        close: false,
-      };
+      return okOutcome(
+        `hello ${client.name}: you are client #${client.id} from ${client.remote}`,
+        false,
+      );
     }
     case "help":
-      return { reply: ok(HELP_TEXT), close: false };
+      return okOutcome(HELP_TEXT, false);
     case "watch":
-      return {
-        reply: ok(
-          `watching: an EVENT line follows each LED change; now ${formatState(service.state)}`,
-        ),
-        close: false,
-        watch: true,
-      };
+      return okOutcome(
+        `watching: an EVENT line follows each LED change; now ${formatState(service.state)}`,
+        false,
+        true,
+      );
     case "quit":
-      return { reply: ok("bye"), close: true };
+      return okOutcome("bye", true);
   }
 }
 
@@ -134,7 +166,7 @@ async function applyState(
     await service.request(state, describeClient(client));
   } catch (e) {
     const msg = e instanceof HalError ? e.message : `unexpected failure: ${(e as Error).message}`;
-    return { reply: err("led-fault", msg), close: false };
+    return errOutcome("led-fault", msg, false);
   }
-  return { reply: ok(formatState(state) + noted(service)), close: false };
+  return okOutcome(formatState(state) + noted(service), false);
 }

@@ -16,7 +16,13 @@ import { formatState } from "../core/state.ts";
 import { parseCommand } from "../protocol/command.ts";
 import { type Frame, LineFramer, MAX_LINE } from "../protocol/framing.ts";
 import { err } from "../protocol/reply.ts";
-import { type ClientInfo, describeClient, execute, type Outcome } from "../core/commands.ts";
+import {
+  type ClientInfo,
+  describeClient,
+  errOutcome,
+  execute,
+  type Outcome,
+} from "../core/commands.ts";
 import { formatDuration } from "./duration.ts";
 import type { LedService } from "../core/led_service.ts";
 import { AuthLimiter } from "./auth_limit.ts";
@@ -435,10 +441,7 @@ class Session {
 
   #outcome(frame: Frame): Outcome | Promise<Outcome> {
     if (frame.kind === "too-long") {
-      return {
-        reply: err("line-too-long", `line exceeds ${MAX_LINE} bytes; closing`),
-        close: true,
-      };
+      return errOutcome("line-too-long", `line exceeds ${MAX_LINE} bytes; closing`, true);
     }
     const cmd = parseCommand(frame.bytes);
     let outcome: Outcome | Promise<Outcome>;
@@ -447,13 +450,11 @@ class Session {
       ? limiter.retryAfterS(this.#client.address)
       : 0;
     if (wait > 0) {
-      outcome = {
-        reply: err(
-          "auth-limited",
-          `too many wrong tokens from ${this.#client.address}; try again in ${wait} s`,
-        ),
-        close: true,
-      };
+      outcome = errOutcome(
+        "auth-limited",
+        `too many wrong tokens from ${this.#client.address}; try again in ${wait} s`,
+        true,
+      );
     } else {
       outcome = execute(cmd, this.#service, this.#client, this.#opts.token);
       if (cmd.verb === "auth" && this.#opts.token !== undefined && !this.#client.authed) {

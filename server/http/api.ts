@@ -13,7 +13,6 @@
  */
 import { type Command, parseCommand, type Rejection } from "../../protocol/command.ts";
 import { MAX_LINE } from "../../protocol/framing.ts";
-import { err, parseReply } from "../../protocol/reply.ts";
 import type { LedState } from "../../core/state.ts";
 import { type ClientInfo, execute } from "../../core/commands.ts";
 import type { LedService } from "../../core/led_service.ts";
@@ -121,20 +120,17 @@ export async function runLedRequest(
 ): Promise<LedResult> {
   const cmd = commandFromFields(fields);
   client.authed = true;
-  let reply: string;
-  if (cmd.verb === "error") reply = err(cmd.code, cmd.text);
-  else reply = (await execute(cmd, service, client, token)).reply;
-  const parsed = parseReply(reply);
-  const status = parsed.ok
+  const outcome = await execute(cmd, service, client, token);
+  const status = outcome.ok
     ? 200
-    : parsed.code === "led-fault"
+    : outcome.code === "led-fault"
     ? 503
-    : parsed.code === "auth"
+    : outcome.code === "auth"
     ? 401
     : 400;
   const state = service.state;
   return {
     status,
-    body: { ok: parsed.ok, reply, ...stateJson(state) } as LedResult["body"],
+    body: { ok: outcome.ok, reply: outcome.reply, ...stateJson(state) } as LedResult["body"],
   };
 }
