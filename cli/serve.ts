@@ -9,7 +9,12 @@ import { Terminal } from "./term.ts";
 import { defaultLedUri } from "../hal/select.ts";
 import { formatState } from "../core/state.ts";
 import { LedService } from "../core/led_service.ts";
-import { TcpServer } from "../server/tcp.ts";
+import {
+  ENGINE_NAMES,
+  type EngineName,
+  listenTcp,
+  type TcpServerHandle,
+} from "../server/tcp/mod.ts";
 import { type HttpServer, startHttpServer } from "../server/http/server.ts";
 import { formatDuration, parseDuration } from "../server/duration.ts";
 import { AuthLimiter } from "../server/auth_limit.ts";
@@ -31,6 +36,8 @@ Options:
   --idle-timeout T     close connections silent for T (default 10s; 0 = never)
   --frame-timeout T    a command sent without newline counts after T of silence (default 100ms)
   --max-clients N      most clients at once; more get "ERR busy" (default 1000)
+  --tcp-engine E       the TCP engine: auto (default: the fastest this system allows), or
+                       one of ${ENGINE_NAMES.filter((e) => e !== "auto").join(", ")}
   --max-watchers N     most clients in watch mode at once (default 100, at most max-clients − 1)
   --http PORT|off      the web page and HTTP API on this port, same --host (default 8080)
   --http-max-connections N   most web connections at once; more get 503 (default 256)
@@ -75,6 +82,7 @@ export async function serve(args: string[]): Promise<number> {
     "frame-timeout": { type: "string" },
     "max-clients": { type: "string" },
     "max-watchers": { type: "string" },
+    "tcp-engine": { type: "string" },
     "http-max-connections": { type: "string" },
     "http-header-timeout": { type: "string" },
     "http-body-timeout": { type: "string" },
@@ -132,6 +140,12 @@ export async function serve(args: string[]): Promise<number> {
     );
   }
   const token = await readToken(values.token, values["token-file"]);
+  const tcpEngine = (values["tcp-engine"] ?? "auto") as EngineName;
+  if (!ENGINE_NAMES.includes(tcpEngine)) {
+    throw new UsageError(
+      `--tcp-engine must be one of ${ENGINE_NAMES.join(", ")}, got "${values["tcp-engine"]}"`,
+    );
+  }
 
   const term = new Terminal();
   const log = (line: string) => term.log(line);
@@ -139,7 +153,7 @@ export async function serve(args: string[]): Promise<number> {
     log("note: --token is visible to every user in ps; prefer --token-file or LEDCTL_TOKEN");
   }
   let level = false;
-  let server: TcpServer | undefined;
+  let server: TcpServerHandle | undefined;
   let service: LedService | undefined = undefined;
   const redraw = () => {
     if (!service) return;
@@ -172,7 +186,8 @@ export async function serve(args: string[]): Promise<number> {
   }
   const authLimiter = new AuthLimiter({ log });
   try {
-    server = await TcpServer.listen(service, {
+    const listening = await listenTcp(service, {
+      engine: tcpEngine,
       hostname,
       port,
       idleTimeoutMs,
@@ -184,6 +199,8 @@ export async function serve(args: string[]): Promise<number> {
       maxWatchers,
       authLimiter,
     });
+    server = listening.server;
+    log(`tcp engine: ${listening.engine} (${listening.why})`);
   } catch (e) {
     await service.close();
     console.error(listenError(e, hostname, port));

@@ -13,7 +13,7 @@ import { FakeClock } from "../hal/clock.ts";
 import { openLed } from "../hal/select.ts";
 import { RawClient } from "../tests/harness.ts";
 import { LedService } from "../core/led_service.ts";
-import { TcpServer } from "./tcp.ts";
+import { TcpServer } from "./tcp/node_net.ts";
 
 /** The server's log, with waits for a line. */
 class Log {

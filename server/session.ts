@@ -1,17 +1,14 @@
 /**
- * The TCP server of wire protocol v1: concurrent sessions, one reply line per
- * request in order, idle timeout, frame timeout for clients that send a
- * command without newline, a connection cap, bounded buffers.
- *
- * Built on `node:net` rather than `Deno.listen`: under load, `Deno.Conn`
- * reads were served unfairly (at 1,000 busy clients some connections got no
- * reply for a second while others got hundreds; see docs/PERFORMANCE.md),
- * and `node:net` sockets cost about half the memory per connection.
+ * The protocol session of wire protocol v1, apart from any socket API: one
+ * reply line per request in order, the idle timeout, the frame timeout for
+ * a command sent without newline, `auth`, `watch`, and a bound on the
+ * replies a client that does not read may cost. A TCP engine (node:net,
+ * epoll) gives it a {@linkcode Connection} and feeds it the connection's
+ * events; every timer goes through the injected clock.
  *
  * @module
  */
-import type { Socket } from "node:net";
-import { type Clock, realClock, type TimerId } from "../hal/clock.ts";
+import type { Clock, TimerId } from "../hal/clock.ts";
 import { formatState } from "../core/state.ts";
 import { parseCommand } from "../protocol/command.ts";
 import { type Frame, LineFramer, MAX_LINE } from "../protocol/framing.ts";
@@ -25,49 +22,50 @@ import {
 } from "../core/commands.ts";
 import { formatDuration } from "./duration.ts";
 import type { LedService } from "../core/led_service.ts";
-import { AuthLimiter } from "./auth_limit.ts";
-import { GuardedListener, keepAlive } from "./listener.ts";
+import type { AuthLimiter } from "./auth_limit.ts";
 
-/** Options for {@linkcode TcpServer.listen}. */
-export interface TcpServerOptions {
-  /** Address to listen on. Default `127.0.0.1` (loopback only). */
-  hostname?: string;
-  /** Port. Default 10000; 0 picks a free one (see {@linkcode TcpServer.port}). */
-  port?: number;
-  /** Close a connection silent this long, in ms. 0 = never. Default 10 000. */
-  idleTimeoutMs?: number;
-  /** A partial line counts as complete after this long without a byte, in ms. Default 100. */
-  frameTimeoutMs?: number;
-  /** Most simultaneous clients; a newcomer above it gets `ERR busy`. Default 1000. */
-  maxClients?: number;
-  /** Clock for the timers. Default: the real one. */
-  clock?: Clock;
-  /** Log sink. Default `console.log`. */
-  log?: (line: string) => void;
-  /** Log every connection and request, not just LED changes. Default false. */
-  verbose?: boolean;
-  /** When set, clients must send `auth <token>` before other commands. Default: none. */
-  token?: string;
+/**
+ * What a session needs of a connection. Engines implement it over their
+ * sockets.
+ */
+export interface Connection {
+  /** Queues `text` for sending. */
+  write(text: string): void;
+  /** Bytes accepted by {@linkcode Connection.write} and not yet handed to the kernel. */
+  readonly writableLength: number;
+  /** Stops delivering data (the session calls `onData` no more until resumed). */
+  pause(): void;
+  /** Delivers data again. */
+  resume(): void;
   /**
-   * Most connections in `watch` mode at once (they are exempt from the idle
-   * timeout); a `watch` above it gets `ERR busy`. Default: 100, or
-   * `maxClients - 1` when that is smaller.
+   * Sends `text`, then FIN; then reads and drops what the peer still sends
+   * (bounded) until its FIN or `lingerMs` (0: until its FIN), and closes.
+   * Closing with unread data would send a reset that could destroy the
+   * last reply.
    */
-  maxWatchers?: number;
-  /** Wrong-token limiter, shared with HTTP. Default: 5 wrong tokens per address per minute. */
-  authLimiter?: AuthLimiter;
+  end(text: string, lingerMs: number): void;
+  /** True once the connection is closed. */
+  readonly closed: boolean;
+  /** Turns on TCP keepalive, to find a peer that vanished (watchers). */
+  keepAlive(): void;
 }
 
-type Opts =
-  & Required<Omit<TcpServerOptions, "hostname" | "port" | "token" | "authLimiter">>
-  & { token?: string; authLimiter: AuthLimiter };
+/** What a session is told by its engine; see `TcpServerOptions` for the meanings. */
+export interface SessionOptions {
+  idleTimeoutMs: number;
+  frameTimeoutMs: number;
+  clock: Clock;
+  log: (line: string) => void;
+  verbose: boolean;
+  token?: string;
+  maxWatchers: number;
+  authLimiter: AuthLimiter;
+}
 
 /** How long a closing connection may still send before it is cut, in ms. */
-const LINGER_MS = 1000;
-/** How much a closing connection may still send before it is cut. */
-const LINGER_BYTES = 1 << 20;
-/** How long a refused (busy) connection is kept to read its ERR line, in ms. */
-const REFUSE_LINGER_MS = 200;
+export const LINGER_MS = 1000;
+/** The same, when the server closes without a reply (shutdown, a peer that does not read). */
+const ABORT_LINGER_MS = 100;
 /** Unsent bytes a watcher may let pile up before it is dropped. */
 const WATCH_BACKLOG = 64 * 1024;
 /**
@@ -75,172 +73,6 @@ const WATCH_BACKLOG = 64 * 1024;
  * answered and its socket stops being read, until the peer reads.
  */
 export const OUTPUT_BOUND = 64 * 1024;
-/** Refused (busy) connections being answered at once; more are closed without a word. */
-const MAX_REFUSING = 32;
-
-/**
- * A running server.
- *
- * @example
- * ```ts
- * import { TcpServer } from "./tcp.ts";
- * import { LedService } from "../core/led_service.ts";
- * import { openLed } from "../hal/select.ts";
- * const service = new LedService(await openLed("mock"));
- * const server = await TcpServer.listen(service, { port: 0 });
- * console.log(`listening on ${server.port}`);
- * await server.close();
- * ```
- */
-export class TcpServer {
-  #listener!: GuardedListener;
-  readonly #service: LedService;
-  readonly #opts: Opts;
-  readonly #sessions = new Set<Session>();
-  /** Sessions in `watch` mode. */
-  readonly watchers = new Set<unknown>();
-  #refusing = 0;
-  #nextId = 1;
-  #closing: Promise<void> | undefined;
-
-  private constructor(service: LedService, opts: Opts) {
-    this.#service = service;
-    this.#opts = opts;
-  }
-
-  /**
-   * Starts listening. Rejects with `Deno.errors.AddrInUse`,
-   * `AddrNotAvailable` or `PermissionDenied` (the CLI turns them into one
-   * clear line), `RangeError` for bad options.
-   */
-  static listen(service: LedService, options: TcpServerOptions = {}): Promise<TcpServer> {
-    const opts: Opts = {
-      idleTimeoutMs: options.idleTimeoutMs ?? 10_000,
-      frameTimeoutMs: options.frameTimeoutMs ?? 100,
-      maxClients: options.maxClients ?? 1000,
-      clock: options.clock ?? realClock,
-      log: options.log ?? ((l) => console.log(l)),
-      verbose: options.verbose ?? false,
-      token: options.token,
-      maxWatchers: options.maxWatchers ??
-        Math.max(1, Math.min(100, (options.maxClients ?? 1000) - 1)),
-      authLimiter: options.authLimiter ?? new AuthLimiter({ log: options.log }),
-    };
-    for (
-      const [k, v] of [["idleTimeoutMs", opts.idleTimeoutMs], [
-        "frameTimeoutMs",
-        opts.frameTimeoutMs,
-      ]] as const
-    ) {
-      if (!(v >= 0 && Number.isFinite(v))) {
-        return Promise.reject(new RangeError(`${k} must be ≥ 0 ms, got ${v}`));
-      }
-    }
-    if (!(Number.isInteger(opts.maxClients) && opts.maxClients >= 1)) {
-      return Promise.reject(
-        new RangeError(`maxClients must be a whole number ≥ 1, got ${opts.maxClients}`),
-      );
-    }
-    if (!(Number.isInteger(opts.maxWatchers) && opts.maxWatchers >= 1)) {
-      return Promise.reject(
-        new RangeError(`maxWatchers must be a whole number ≥ 1, got ${opts.maxWatchers}`),
-      );
-    }
-    const server = new TcpServer(service, opts);
-    return GuardedListener.listen({
-      hostname: options.hostname ?? "127.0.0.1",
-      port: options.port ?? 10000,
-      name: "tcp",
-      log: opts.log,
-      clock: opts.clock,
-      server: { allowHalfOpen: true, pauseOnConnect: false },
-    }, (socket) => server.#accept(socket)).then((listener) => {
-      server.#listener = listener;
-      return server;
-    });
-  }
-
-  /** The port actually bound. */
-  get port(): number {
-    return this.#listener.port;
-  }
-
-  /** The address actually bound. */
-  get hostname(): string {
-    return this.#listener.hostname;
-  }
-
-  #accept(socket: Socket): void {
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    if (this.#closing) {
-      socket.destroy();
-      return;
-    }
-    socket.on("error", () => socket.destroy()); // reset by peer, write after close…
-    if (this.#sessions.size >= this.#opts.maxClients) {
-      if (this.#opts.verbose) {
-        this.#opts.log(`refused ${remote}: ${this.#sessions.size} clients (the limit)`);
-      }
-      // A flood of refusals must not hold descriptors: past a few at once, no reply.
-      if (this.#refusing >= MAX_REFUSING) {
-        socket.destroy();
-        return;
-      }
-      this.#refusing++;
-      socket.once("close", () => this.#refusing--);
-      const line = err(
-        "busy",
-        `server has ${this.#opts.maxClients} clients (its limit); try again later`,
-      );
-      socket.end(line + "\n");
-      lingerThenDestroy(socket, REFUSE_LINGER_MS);
-      return;
-    }
-    socket.setNoDelay(true);
-    const session = new Session(
-      socket,
-      { id: this.#nextId++, remote, address: socket.remoteAddress ?? "?" },
-      this.#service,
-      this.#opts,
-      this.watchers,
-    );
-    this.#sessions.add(session);
-    this.#service.countClient(1);
-    session.finished.then(() => {
-      this.#sessions.delete(session);
-      this.#service.countClient(-1);
-    });
-  }
-
-  /** Stops listening and closes every connection (FIN). Idempotent. */
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
-      const stopped = this.#listener.close();
-      for (const s of this.#sessions) s.abort();
-      await Promise.all([...this.#sessions].map((s) => s.finished));
-      await stopped;
-    })();
-    return this.#closing;
-  }
-}
-
-/**
- * After our FIN: read and drop what the peer still sends (bounded), and cut
- * the connection at its FIN or after `ms`, whichever comes first. Closing
- * with unread data would send a reset that could destroy our last reply.
- */
-function lingerThenDestroy(socket: Socket, ms: number): void {
-  let bytes = 0;
-  const timer = setTimeout(() => socket.destroy(), ms);
-  socket.removeAllListeners("data");
-  socket.on("data", (chunk: Uint8Array) => {
-    bytes += chunk.length;
-    if (bytes > LINGER_BYTES) socket.destroy();
-  });
-  socket.once("end", () => socket.destroy());
-  socket.once("close", () => clearTimeout(timer));
-  socket.resume();
-}
 
 /** `frames[from…]` as one buffer of LF-terminated lines (see {@linkcode unhold}). */
 function hold(frames: Frame[], from: number): { bytes: Uint8Array; tooLong: boolean } {
@@ -276,16 +108,29 @@ function unhold(held: { bytes: Uint8Array; tooLong: boolean }): Frame[] {
   return frames;
 }
 
-interface SessionClient extends ClientInfo {
+export interface SessionClient extends ClientInfo {
   /** The peer's address without the port, for the wrong-token limiter. */
   readonly address: string;
 }
 
-class Session {
-  readonly #socket: Socket;
+/**
+ * One client's protocol session over a {@linkcode Connection}: framing,
+ * one reply per request in order, idle and frame timeouts, `auth` with the
+ * wrong-token limiter, `watch`, and the output bound. The engine feeds it
+ * the connection's events.
+ *
+ * @example
+ * ```ts
+ * // An engine, for each accepted connection:
+ * // const session = new Session(conn, client, service, options, watchers);
+ * // conn.on("data", (b) => session.onData(b)); … session.onClose() when it closes.
+ * ```
+ */
+export class Session {
+  readonly #socket: Connection;
   readonly #client: SessionClient;
   readonly #service: LedService;
-  readonly #opts: Opts;
+  readonly #opts: SessionOptions;
   readonly #watchers: Set<unknown>;
   readonly #framer = new LineFramer(MAX_LINE);
   /** Replies that had to wait for the LED; the socket is paused meanwhile. */
@@ -304,13 +149,18 @@ class Session {
   #ended = false;
   /** Set once the client sent `watch`: stops its EVENT lines. */
   #unwatch: (() => void) | undefined;
+  /** Settles once the connection has closed. */
   readonly finished: Promise<void>;
+  readonly #closed = Promise.withResolvers<void>();
+  #gone = false;
+  /** Called at the next drain (a half-closed peer waiting on held requests). */
+  readonly #drainWaiters: (() => void)[] = [];
 
   constructor(
-    socket: Socket,
+    socket: Connection,
     client: SessionClient,
     service: LedService,
-    opts: Opts,
+    opts: SessionOptions,
     watchers: Set<unknown>,
   ) {
     this.#socket = socket;
@@ -319,25 +169,26 @@ class Session {
     this.#opts = opts;
     this.#watchers = watchers;
     this.#lastByte = opts.clock.now();
-    this.finished = new Promise((resolve) => {
-      socket.once("close", () => {
-        this.#ended = true;
-        this.#held = undefined;
-        this.#clearTimers();
-        this.#unwatch?.();
-        this.#watchers.delete(this);
-        if (opts.verbose) opts.log(`disconnected ${describeClient(client)}`);
-        resolve();
-      });
-    });
-    socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
-    socket.on("end", () => this.#onEnd());
-    socket.on("drain", () => this.#onDrain());
+    this.finished = this.#closed.promise;
     if (opts.verbose) opts.log(`connected ${describeClient(client)}`);
     this.#armIdle(opts.idleTimeoutMs);
   }
 
-  #onData(chunk: Uint8Array): void {
+  /** The connection closed (either side): stop everything. Idempotent. */
+  onClose(): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.#ended = true;
+    this.#held = undefined;
+    this.#clearTimers();
+    this.#unwatch?.();
+    this.#watchers.delete(this);
+    if (this.#opts.verbose) this.#opts.log(`disconnected ${describeClient(this.#client)}`);
+    this.#closed.resolve();
+  }
+
+  /** Bytes from the peer. */
+  onData(chunk: Uint8Array): void {
     if (this.#ended) return;
     this.#lastByte = this.#opts.clock.now();
     this.#clearFrameTimer();
@@ -347,7 +198,9 @@ class Session {
   }
 
   /** The peer read some replies: answer what was held back, then read again. */
-  #onDrain(): void {
+  onDrain(): void {
+    const waiters = this.#drainWaiters.splice(0);
+    for (const w of waiters) w();
     if (this.#ended || this.#work) return;
     const held = this.#held;
     this.#held = undefined;
@@ -359,12 +212,12 @@ class Session {
   }
 
   /** The peer half-closed: a pending partial line is complete; answer it, then FIN. */
-  async #onEnd(): Promise<void> {
+  async onEnd(): Promise<void> {
     if (this.#work) await this.#work;
     if (this.#held) {
       // Not reading its replies and done sending: nothing more will be read.
       await new Promise<void>((r) => {
-        const check = () => (!this.#held || this.#ended) ? r() : this.#socket.once("drain", check);
+        const check = () => (!this.#held || this.#ended) ? r() : this.#drainWaiters.push(check);
         check();
       });
       if (this.#work) await this.#work;
@@ -378,7 +231,7 @@ class Session {
     }
     if (this.#ended) return;
     this.#ended = true;
-    this.#socket.end(); // FIN after the replies; "close" follows
+    this.#socket.end("", 0); // FIN after the replies; the close follows
   }
 
   /** Copies of `frames`: they may be views of a buffer that gets reused. */
@@ -411,7 +264,7 @@ class Session {
         this.#socket.pause();
         this.#work = this.#answerSlowly(text, o, rest).finally(() => {
           this.#work = undefined;
-          if (!this.#ended) this.#onDrain();
+          if (!this.#ended) this.onDrain();
         });
         return;
       }
@@ -487,7 +340,7 @@ class Session {
         ) + "\n";
     }
     this.#watchers.add(this);
-    keepAlive(this.#socket);
+    this.#socket.keepAlive();
     if (this.#idleTimer !== undefined) this.#opts.clock.clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
     this.#unwatch = this.#service.subscribe((e) => {
@@ -510,8 +363,7 @@ class Session {
     this.#ended = true;
     this.#held = undefined;
     this.#clearTimers();
-    this.#socket.end(text);
-    lingerThenDestroy(this.#socket, LINGER_MS);
+    this.#socket.end(text, LINGER_MS);
   }
 
   #armFrameTimerIfPending(): void {
@@ -567,11 +419,10 @@ class Session {
 
   /** Closes now, without a reply (shutdown, or a peer that does not read): FIN, then cut. */
   abort(): void {
-    if (this.#socket.destroyed) return;
+    if (this.#socket.closed) return;
     this.#ended = true;
     this.#held = undefined;
     this.#clearTimers();
-    this.#socket.end();
-    lingerThenDestroy(this.#socket, 100);
+    this.#socket.end("", ABORT_LINGER_MS);
   }
 }

@@ -1,0 +1,79 @@
+/**
+ * The TCP engines of wire protocol v1 behind one small interface, and the
+ * one place that picks one. Every engine runs the same protocol session
+ * (`../session.ts`), so clients cannot tell them apart except by speed.
+ *
+ * | engine | where | why |
+ * |---|---|---|
+ * | `node` | everywhere | `node:net`: fair under load, portable; the fallback |
+ *
+ * @module
+ */
+import type { LedService } from "../../core/led_service.ts";
+import { TcpServer, type TcpServerOptions } from "./node_net.ts";
+
+/** A listening TCP server, whatever its engine. */
+export interface TcpServerHandle {
+  /** The port actually bound. */
+  readonly port: number;
+  /** The address actually bound. */
+  readonly hostname: string;
+  /** Stops listening and closes every connection (FIN). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The engines; `auto` picks the best one this system allows. */
+export type EngineName = "auto" | "node";
+
+/** Every engine name `--tcp-engine` accepts. */
+export const ENGINE_NAMES: readonly EngineName[] = ["auto", "node"];
+
+/** What {@linkcode listenTcp} started, and why that engine. */
+export interface TcpListening {
+  /** The server. */
+  readonly server: TcpServerHandle;
+  /** The engine that runs. */
+  readonly engine: Exclude<EngineName, "auto">;
+  /** Why it was chosen, for the start-up line and `doctor`. */
+  readonly why: string;
+}
+
+/**
+ * Which engine `name` means on this system, and why.
+ *
+ * @example
+ * ```ts
+ * import { chooseEngine } from "./mod.ts";
+ * chooseEngine("auto").engine; // "node"
+ * ```
+ */
+export function chooseEngine(
+  name: EngineName,
+): { engine: Exclude<EngineName, "auto">; why: string } {
+  if (name === "node") return { engine: "node", why: "asked for (--tcp-engine node)" };
+  return { engine: "node", why: "node:net, the only engine built" };
+}
+
+/**
+ * Starts the TCP server on the chosen engine. Rejects as
+ * {@linkcode TcpServer.listen} does.
+ *
+ * @example
+ * ```ts
+ * import { listenTcp } from "./mod.ts";
+ * import { LedService } from "../../core/led_service.ts";
+ * import { openLed } from "../../hal/select.ts";
+ * const service = new LedService(await openLed("mock"));
+ * const { server, engine } = await listenTcp(service, { port: 0 });
+ * console.log(engine, server.port);
+ * await server.close();
+ * ```
+ */
+export async function listenTcp(
+  service: LedService,
+  options: TcpServerOptions & { engine?: EngineName } = {},
+): Promise<TcpListening> {
+  const { engine, why } = chooseEngine(options.engine ?? "auto");
+  const server = await TcpServer.listen(service, options);
+  return { server, engine, why };
+}
