@@ -8,7 +8,7 @@ import { type Command, helloName, type Rejection } from "../protocol/command.ts"
 import { err, type ErrorCode, ok } from "../protocol/reply.ts";
 import { HalError } from "../hal/types.ts";
 import { formatState, type LedState, stateFor } from "./state.ts";
-import type { LedService } from "./led_service.ts";
+import type { LedControl } from "./led_service.ts";
 
 /** Who sent a request, for `hello` and for the log. */
 export interface ClientInfo {
@@ -82,7 +82,7 @@ export const HELP_TEXT =
   "commands: blink <hz>, on, off, status, hello [name], watch, help, quit (French: clignote <hz>, allume, eteindre, etat)";
 
 /** ` (board link down; …)` when the driver has a caveat, else nothing. */
-function noted(service: LedService): string {
+function noted(service: LedControl): string {
   const note = service.note;
   return note ? ` (${note})` : "";
 }
@@ -106,7 +106,7 @@ export function describeClient(c: ClientInfo): string {
  */
 export function execute(
   cmd: Command | Rejection,
-  service: LedService,
+  service: LedControl,
   client: ClientInfo,
   token?: string,
 ): Outcome | Promise<Outcome> {
@@ -159,7 +159,7 @@ export function execute(
 /** Asks the service for `state`; a hardware fault becomes `ERR led-fault`. */
 async function applyState(
   state: LedState,
-  service: LedService,
+  service: LedControl,
   client: ClientInfo,
 ): Promise<Outcome> {
   try {

@@ -20,6 +20,29 @@ export interface LedServiceOptions {
 }
 
 /**
+ * What a transport needs of the LED service: read the state, ask for a
+ * change, hear about changes, count its clients. {@linkcode LedService}
+ * is the real one; a TCP engine running in a worker implements it as a
+ * proxy to the main thread's service.
+ */
+export interface LedControl {
+  /** The state last applied successfully. */
+  readonly state: LedState;
+  /** The driver's description, e.g. `mock`. */
+  readonly description: string;
+  /** The driver's caveat right now, if any. */
+  readonly note: string | undefined;
+  /** Connected clients, as counted by the transports. */
+  readonly clients: number;
+  /** A client came (+1) or went (−1). */
+  countClient(delta: 1 | -1): void;
+  /** Applies `state` for `by`; rejects with a HalError when the driver fails. */
+  request(state: LedState, by: string): Promise<void>;
+  /** Calls `listener` at each change; returns the function that unsubscribes. */
+  subscribe(listener: (e: ServiceEvent) => void): () => void;
+}
+
+/**
  * Owns the driver and the current state.
  *
  * @example
@@ -32,7 +55,7 @@ export interface LedServiceOptions {
  * await service.close();
  * ```
  */
-export class LedService {
+export class LedService implements LedControl {
   readonly #driver: LedDriver;
   readonly #log: (line: string) => void;
   readonly #listeners = new Set<(e: ServiceEvent) => void>();

@@ -21,7 +21,7 @@ import {
   type Outcome,
 } from "../core/commands.ts";
 import { formatDuration } from "./duration.ts";
-import type { LedService } from "../core/led_service.ts";
+import type { LedControl } from "../core/led_service.ts";
 import type { AuthLimiter } from "./auth_limit.ts";
 
 /**
@@ -129,7 +129,7 @@ export interface SessionClient extends ClientInfo {
 export class Session {
   readonly #socket: Connection;
   readonly #client: SessionClient;
-  readonly #service: LedService;
+  readonly #service: LedControl;
   readonly #opts: SessionOptions;
   readonly #watchers: Set<unknown>;
   readonly #framer = new LineFramer(MAX_LINE);
@@ -159,7 +159,7 @@ export class Session {
   constructor(
     socket: Connection,
     client: SessionClient,
-    service: LedService,
+    service: LedControl,
     opts: SessionOptions,
     watchers: Set<unknown>,
   ) {
