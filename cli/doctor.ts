@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { chooseEngine } from "../server/tcp/mod.ts";
 import { parseArgs } from "node:util";
 import { diagnose, type Finding, gatherFacts } from "../hal/gpio/diagnose.ts";
 import { defaultLedUri } from "../hal/select.ts";
@@ -96,6 +97,9 @@ export async function doctor(args: string[]): Promise<number> {
   } else {
     findings = diagnose(gatherFacts(led));
   }
+  // Which TCP engine `serve` would run here, and why (the same choice serve makes).
+  const tcp = chooseEngine("auto");
+  findings.push({ status: "ok", topic: "TCP engine", text: `${tcp.engine}: ${tcp.why}` });
   const color = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
   const failed = findings.filter((f) => f.status === "fail").length;
   const warned = findings.filter((f) => f.status === "warn").length;

@@ -1,5 +1,6 @@
-import { equal } from "node:assert/strict";
+import { equal, match } from "node:assert/strict";
 import { doctor, formatFindings } from "./doctor.ts";
+import { runLedctl } from "../tests/harness.ts";
 
 Deno.test("findings are aligned, with the fix under the text, and no color when told", () => {
   const text = formatFindings([
@@ -35,4 +36,9 @@ Deno.test("doctor --help exits 0 and a bad option exits 2", async () => {
     console.log = log;
     console.error = error;
   }
+});
+
+Deno.test("doctor says which TCP engine serve would run, and why", async () => {
+  const r = await runLedctl(["doctor", "--led", "mock"]);
+  match(r.stdout, /TCP engine {2}(node|epoll): \S/);
 });
