@@ -43,8 +43,9 @@ With --soak, runs one ledctl serve (mock LED, free ports) under a mixed hostile
 load instead (bench/soak.ts): TCP clients with connection churn, HTTP with and
 without keep-alive, event streams and watchers that read or never read, slow
 clients, idle connections. Samples RSS, descriptors and replies every 5 s, then
-checks that they come back near the baseline within 30 s, that the server still
-answers, and that SIGTERM exits 0 with the LED off. Prints a verdict.
+checks that descriptors come back near the baseline within 30 s and RSS within
+60 s, that the server still answers, and that SIGTERM exits 0 with the LED off.
+Prints a verdict.
 
   --quick        short smoke run (about 40 s, 1,000 held connections, 2 s blinks)
   --out FILE     also write the markdown results to FILE
