@@ -1,0 +1,291 @@
+/**
+ * The epoll engine's worker: it owns the listening socket, the epoll
+ * instance and every connection, and blocks in `epoll_wait` between
+ * batches, its timeout the nearest deadline of its {@linkcode LoopClock}.
+ * The sessions here are the protocol's own `Session`; the LED they see is
+ * a {@linkcode LedProxy}: the state from the main thread's events, changes
+ * asked of the main thread's `LedService`. See `epoll_protocol.ts` for the
+ * messages, `epoll_loop.ts` for the socket rules.
+ *
+ * Started by `epoll.ts` only; its first message is the settings.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { setImmediate } from "node:timers";
+import type { LedControl, ServiceEvent } from "../../core/led_service.ts";
+import type { LedState } from "../../core/state.ts";
+import { HalError, type HalErrorKind } from "../../hal/types.ts";
+import { Errno, errnoView, libc, SysError } from "../../sys/libc.ts";
+import type { AuthLimiter } from "../auth_limit.ts";
+import { EPOLL_CLOEXEC, epollLayout, EventArray } from "./epoll_abi.ts";
+import { EpollLoop, type ListenError, MAX_EVENTS, openListener, type Sys } from "./epoll_loop.ts";
+import {
+  ANSWERED,
+  type FromWorker,
+  type LedCopy,
+  NOTE_LENGTH,
+  NOTE_OFFSET,
+  POSTED,
+  QUERY_TIMEOUT_MS,
+  RESULT,
+  type ToWorker,
+  type WorkerSettings,
+} from "./epoll_protocol.ts";
+import { LoopClock } from "./loop_clock.ts";
+
+const post = (m: FromWorker) => self.postMessage(m);
+
+let shared: Int32Array;
+let sharedBytes: Uint8Array;
+/** Messages handled, to compare with what the main thread posted. */
+let handled = 0;
+/** Loop iterations: a note asked for is good for the rest of one. */
+let epoch = 0;
+let querySeq = 0;
+let loop: EpollLoop | undefined;
+let proxy: LedProxy | undefined;
+const decoder = new TextDecoder();
+
+/**
+ * Asks the main thread and blocks until it answers (bounded). False when
+ * it did not answer in time.
+ */
+function query(m: { op: "note" } | { op: "retryAfter"; address: string }): boolean {
+  const seq = ++querySeq;
+  post({ t: "query", seq, ...m });
+  const deadline = performance.now() + QUERY_TIMEOUT_MS;
+  for (;;) {
+    const answered = Atomics.load(shared, ANSWERED);
+    if (answered === seq) return true;
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    Atomics.wait(shared, ANSWERED, answered, left);
+  }
+}
+
+/** The main thread's `LedService`, as the sessions in this worker see it. */
+class LedProxy implements LedControl {
+  state: LedState;
+  readonly description: string;
+  clients: number;
+  readonly #live: boolean;
+  #note: string | undefined;
+  #noteEpoch = -1;
+  #nextId = 1;
+  readonly #pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  readonly #listeners = new Set<(e: ServiceEvent) => void>();
+  #delta = 0;
+
+  constructor(led: LedCopy, live: boolean) {
+    this.state = led.state;
+    this.description = led.description;
+    this.#note = led.note;
+    this.clients = led.clients;
+    this.#live = live;
+  }
+
+  /**
+   * The driver's note. A board link's note changes with no event (the link
+   * drops), so there it is asked of the main thread, once per loop
+   * iteration at most; otherwise it comes with the state.
+   */
+  get note(): string | undefined {
+    if (this.#live && this.#noteEpoch !== epoch) {
+      if (query({ op: "note" })) {
+        const n = Atomics.load(shared, NOTE_LENGTH);
+        this.#note = n < 0
+          ? undefined
+          : decoder.decode(sharedBytes.slice(NOTE_OFFSET, NOTE_OFFSET + n));
+      }
+      this.#noteEpoch = epoch;
+    }
+    return this.#note;
+  }
+
+  /** Counted here, sent once per loop iteration. */
+  countClient(delta: 1 | -1): void {
+    this.#delta += delta;
+  }
+
+  flushCount(): void {
+    if (this.#delta === 0) return;
+    post({ t: "count", delta: this.#delta });
+    this.#delta = 0;
+  }
+
+  request(state: LedState, by: string): Promise<void> {
+    const id = this.#nextId++;
+    post({ t: "request", id, state, by });
+    return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+  }
+
+  subscribe(listener: (e: ServiceEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  onState(m: Extract<ToWorker, { t: "state" }>): void {
+    this.state = m.state;
+    this.clients = m.clients;
+    this.#setNote(m.note);
+    const e: ServiceEvent = { type: "state", state: m.state, by: m.by };
+    for (const l of this.#listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        post({ t: "log", line: `tcp: event listener failed: ${(err as Error).message}` });
+      }
+    }
+  }
+
+  onReply(m: Extract<ToWorker, { t: "reply" }>): void {
+    const p = this.#pending.get(m.id);
+    if (!p) return;
+    this.#pending.delete(m.id);
+    if (m.ok) {
+      this.#setNote(m.note);
+      p.resolve();
+    } else {
+      p.reject(m.kind ? new HalError(m.kind as HalErrorKind, m.message) : new Error(m.message));
+    }
+  }
+
+  #setNote(note: string | undefined): void {
+    this.#note = note;
+    this.#noteEpoch = epoch;
+  }
+}
+
+/**
+ * The wrong-token limiter, which lives on the main thread (shared with
+ * HTTP): its verdict is a query, a wrong token a message (sent before any
+ * later query, so counted first).
+ */
+const limiterProxy = {
+  retryAfterS(address: string): number {
+    return query({ op: "retryAfter", address }) ? Atomics.load(shared, RESULT) : 0;
+  },
+  fail(address: string, _transport: string): void {
+    post({ t: "authFail", address });
+  },
+} as unknown as AuthLimiter;
+
+function start(m: Extract<ToWorker, { t: "init" }>): void {
+  shared = new Int32Array(m.shared);
+  sharedBytes = new Uint8Array(m.shared);
+  const s: WorkerSettings = m.settings;
+  const layout = epollLayout();
+  let sys: Sys;
+  try {
+    sys = { c: libc(), errno: errnoView() };
+  } catch (e) {
+    return post({ t: "failed", call: "dlopen", errno: 0, message: (e as Error).message });
+  }
+  if (!layout) {
+    return post({
+      t: "failed",
+      call: "epoll",
+      errno: 0,
+      message: `no epoll layout for ${Deno.build.arch}`,
+    });
+  }
+  let listener;
+  try {
+    listener = openListener(sys, s.host, s.port);
+  } catch (e) {
+    const l = e as ListenError;
+    return post({ t: "failed", call: l.call ?? "listen", errno: l.errno ?? 0, message: l.message });
+  }
+  const { c } = sys;
+  const epfd = c.epoll_create1(EPOLL_CLOEXEC);
+  if (epfd < 0) {
+    const code = sys.errno[0];
+    c.close(listener.fd);
+    return post({
+      t: "failed",
+      call: "epoll_create1",
+      errno: code,
+      message: new SysError("epoll_create1", "", code).message,
+    });
+  }
+  const clock = new LoopClock();
+  proxy = new LedProxy(m.led, s.liveNote);
+  const log = (line: string) => post({ t: "log", line });
+  loop = new EpollLoop({
+    sys,
+    layout,
+    epfd,
+    listenFd: listener.fd,
+    wakeFd: m.wakeFd,
+    service: proxy,
+    session: {
+      idleTimeoutMs: s.idleTimeoutMs,
+      frameTimeoutMs: s.frameTimeoutMs,
+      clock,
+      log,
+      verbose: s.verbose,
+      token: s.token,
+      maxWatchers: s.maxWatchers,
+      authLimiter: limiterProxy,
+    },
+    timers: clock,
+    maxClients: s.maxClients,
+  });
+  try {
+    loop.start();
+  } catch (e) {
+    loop.dispose();
+    const l = e as ListenError;
+    return post({ t: "failed", call: l.call, errno: l.errno, message: l.message });
+  }
+  post({ t: "listening", address: listener.address, port: listener.port });
+  run(sys, loop, clock, new EventArray(layout, MAX_EVENTS));
+}
+
+/**
+ * One iteration per macrotask (so that promise reactions and the main
+ * thread's messages run between them): send what was written, wait
+ * (blocking, unless messages or work are pending), handle the events,
+ * run the timers that fell due, send again.
+ */
+function run(sys: Sys, loop: EpollLoop, clock: LoopClock, events: EventArray): void {
+  const { c, errno } = sys;
+  const tick = () => {
+    epoch++;
+    if (loop.isDone) {
+      loop.dispose();
+      proxy!.flushCount();
+      post({ t: "closed" });
+      self.close();
+      return;
+    }
+    proxy!.flushCount();
+    const busy = loop.prepare();
+    const waiting = Atomics.load(shared, POSTED) !== handled;
+    const timeout = busy || waiting ? 0 : clock.timeoutMs();
+    const n = c.epoll_wait(loop.epfd, events.bytes, MAX_EVENTS, timeout);
+    if (n < 0 && errno[0] !== Errno.EINTR) throw new SysError("epoll_wait", "", errno[0]);
+    if (n > 0) loop.handle(events, n);
+    clock.runDue();
+    loop.prepare();
+    proxy!.flushCount();
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+}
+
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  handled++;
+  const m = e.data;
+  switch (m.t) {
+    case "init":
+      return start(m);
+    case "state":
+      return proxy?.onState(m);
+    case "reply":
+      return proxy?.onReply(m);
+    case "close":
+      return loop?.close();
+  }
+};
