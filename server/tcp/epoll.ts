@@ -25,6 +25,7 @@ import { HalError } from "../../hal/types.ts";
 import type { LedControl } from "../../core/led_service.ts";
 import { Errno, errnoView, type Libc, libc } from "../../sys/libc.ts";
 import { AuthLimiter } from "../auth_limit.ts";
+import { describeFdUse, keepSpareFd } from "../fd_limit.ts";
 import type { SessionOptions } from "../session.ts";
 import {
   EFD_CLOEXEC,
@@ -178,6 +179,8 @@ export class EpollServer {
     const support = epollSupport();
     if (!support.ok) throw new Error(`the epoll engine cannot run here: ${support.why}`);
     const host = await resolveHost(options.hostname ?? "127.0.0.1");
+    // The process's reserve descriptor, so that exhaustion can be counted (as node's listener).
+    keepSpareFd();
     const port = options.port ?? 10000;
     if (opts.clock !== realClock) {
       const h = InThreadHost.start(service, opts, host, port);
@@ -317,6 +320,8 @@ class WorkerHost {
         return this.#started.reject(listenFailure(m.call, m.errno, m.message));
       case "log":
         return this.#opts.log(m.line);
+      case "logFdUse":
+        return this.#opts.log(m.before + describeFdUse() + m.after);
       case "count": {
         const step = m.delta > 0 ? 1 : -1;
         for (let i = 0; i < Math.abs(m.delta); i++) service.countClient(step);
@@ -434,6 +439,7 @@ class InThreadHost {
       session: opts,
       timers: realClock,
       maxClients: opts.maxClients,
+      logFdUse: (before, after) => opts.log(before + describeFdUse() + after),
       onWork: () => queueMicrotask(() => loop.prepare()),
     });
     const h = new InThreadHost(loop, sys, wakeFd, new EventArray(layout, MAX_EVENTS));

@@ -74,6 +74,7 @@ export type FromWorker =
   | { t: "listening"; address: string; port: number }
   | { t: "failed"; call: string; errno: number; message: string }
   | { t: "log"; line: string }
+  | { t: "logFdUse"; before: string; after: string }
   | { t: "count"; delta: number }
   | { t: "request"; id: number; state: LedState; by: string }
   | { t: "authFail"; address: string }

@@ -231,6 +231,7 @@ function start(m: Extract<ToWorker, { t: "init" }>): void {
     },
     timers: clock,
     maxClients: s.maxClients,
+    logFdUse: (before, after) => post({ t: "logFdUse", before, after }),
   });
   try {
     loop.start();
