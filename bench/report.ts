@@ -56,3 +56,19 @@ export function median(xs: number[]): number {
   const m = v.length >> 1;
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
+
+/** Smallest and largest of the finite values (NaN, NaN if none). */
+export function range(xs: number[]): [number, number] {
+  const v = xs.filter(Number.isFinite);
+  return v.length ? [Math.min(...v), Math.max(...v)] : [NaN, NaN];
+}
+
+/** `1.23× (1.10–1.31)`: the median ratio and its range over the rounds. */
+export function ratioCell(xs: number[], d = 2): string {
+  const [lo, hi] = range(xs);
+  const m = median(xs);
+  if (!Number.isFinite(m)) return "—";
+  return xs.filter(Number.isFinite).length > 1
+    ? `${fix(m, d)}× (${fix(lo, d)}–${fix(hi, d)})`
+    : `${fix(m, d)}×`;
+}

@@ -1,9 +1,16 @@
 /**
- * `deno task bench`: ledctl side by side with the seed's Python select()
- * server and a minimal C epoll server, same load, same run, on loopback.
+ * `deno task bench`: ledctl on each of its TCP engines side by side with the
+ * seed's Python select() server and a minimal C epoll server, same load,
+ * same run, on loopback.
  *
- *   deno task bench [--quick] [--out FILE] [--update-docs]
+ *   deno task bench [--quick] [--only PARTS] [--out FILE] [--update-docs]
  *   deno task bench --soak [--minutes N] [--out FILE]
+ *
+ * Paired rounds: in every round of every throughput test the C server is
+ * measured just before and just after each other server (C, A, C, B, C, …),
+ * and each figure is reported as a ratio to the mean of those two C figures,
+ * then the median over the rounds. The load of a shared machine moves
+ * between minutes; it moves much less between neighbouring seconds.
  *
  * `--soak` runs the soak of bench/soak.ts instead: one ledctl under a mixed
  * hostile load for N minutes (default 10), its memory and descriptors
@@ -21,6 +28,8 @@ import { parseArgs } from "node:util";
 import {
   type Binaries,
   buildBinaries,
+  LEDCTL_KINDS,
+  type LedctlKind,
   loadgen,
   request,
   type RunningServer,
@@ -28,16 +37,29 @@ import {
   type ServerKind,
   startServer,
 } from "./servers.ts";
-import { fix, int, markdownTable, median, type Table, textTable } from "./report.ts";
+import {
+  fix,
+  int,
+  markdownTable,
+  median,
+  range,
+  ratioCell,
+  type Table,
+  textTable,
+} from "./report.ts";
 import { type BlinkStats, blinkStats, parseTrace } from "./trace.ts";
 import { runSoak } from "./soak.ts";
 
-const HELP = `deno task bench [--quick] [--out FILE] [--update-docs] [--ledctl-flag FLAG]…
+const HELP =
+  `deno task bench [--quick] [--only PARTS] [--out FILE] [--update-docs] [--ledctl-flag FLAG]…
 deno task bench --soak [--minutes N] [--out FILE] [--ledctl-flag FLAG]…
 
-Runs ledctl, the seed's Python server and a C epoll server under the same load
-and prints round trips/s, latency, CPU per round trip, connections/s, held
-connections and RSS, idle-close timing and blink timing, with the targets.
+Runs ledctl (on its epoll and its node:net TCP engine), the seed's Python
+server and a C epoll server under the same load and prints round trips/s,
+latency, CPU per round trip, connections/s, held connections and RSS,
+idle-close timing and blink timing (idle and under full load), with the
+targets. The C server is measured just before and after every other server in
+every round; ratios are to those two C figures, median over the rounds.
 
 With --soak, runs one ledctl serve (mock LED, free ports) under a mixed hostile
 load instead (bench/soak.ts): TCP clients with connection churn, HTTP with and
@@ -47,7 +69,9 @@ checks that descriptors come back near the baseline within 30 s and RSS within
 60 s, that the server still answers, and that SIGTERM exits 0 with the LED off.
 Prints a verdict.
 
-  --quick        short smoke run (about 40 s, 1,000 held connections, 2 s blinks)
+  --quick        short smoke run (about 1.5 min: 1 round, 1,000 held connections, 2 s blinks)
+  --only PARTS   run only these parts, comma-separated: throughput (round trips,
+                 fairness, connections/s), hold, idle, blink (default: all)
   --out FILE     also write the markdown results to FILE
   --update-docs  replace the results block of docs/PERFORMANCE.md
   --soak         the soak instead of the comparison
@@ -60,13 +84,16 @@ not a test (1 when a server cannot start, 2 for a bad option).
 `;
 
 type Result = Record<string, number | string>;
-/**
- * The three servers compared; two references join the throughput and held
- * connection runs: the least a Deno server can do on `Deno.Conn`, and the same
- * on `node:net`.
- */
-const KINDS: ServerKind[] = ["c", "ledctl", "seed"];
-const THROUGHPUT_KINDS: ServerKind[] = [...KINDS, "floor", "nodefloor"];
+
+/** The servers measured between two runs of the C server, in round 0's order. */
+const OTHERS: ServerKind[] = ["epoll", "node", "seed", "floor", "nodefloor"];
+/** Every server of the throughput and held-connection tables, C first. */
+const ALL_KINDS: ServerKind[] = ["c", ...OTHERS];
+/** The servers of the idle-close table (the floors have no idle timeout). */
+const IDLE_KINDS: ServerKind[] = ["c", "epoll", "node", "seed"];
+/** The parts `--only` can pick. */
+const PARTS = ["throughput", "hold", "idle", "blink"] as const;
+type Part = typeof PARTS[number];
 
 interface Config {
   rounds: number;
@@ -103,6 +130,25 @@ const QUICK: Config = {
   blinkS: 2,
 };
 
+/** The issue's targets for the epoll engine (issue 10). */
+const TARGET = {
+  rps100: 0.9, // 100 clients: round trips/s ≥ 0.9× C
+  cpu100: 1.2, // 100 clients: CPU per round trip ≤ 1.2× C
+  p99At1000: 1.3, // 1,000 clients: p99 ≤ 1.3× C
+  worstAt1000: 2, // 1,000 clients: the worst connection's longest wait ≤ 2× C
+  churn: 0.9, // connections/s ≥ 0.9× C
+  holdMb: 80, // 10,000 connections held under 80 MB RSS
+  idleLateMs: 100, // every idle close within 100 ms of the timeout (earlier issue)
+  driftMs: 1, // blink drift under 1 ms (earlier issue), idle and under load
+  /**
+   * Blink under full load: p99 |edge − schedule| ≤ 3 ms. The issue asks that
+   * the main thread's timers "keep their accuracy under full load"; 3 ms is
+   * the main-thread timer lag (p99) the prototype measured with its loop in
+   * a worker (2–3 ms, against 17–189 ms with the loop on the main thread).
+   */
+  loadedP99Ms: 3,
+};
+
 const ROOT = new URL("..", import.meta.url).pathname;
 const DOCS = `${ROOT}docs/PERFORMANCE.md`;
 const BEGIN = "<!-- bench:begin -->";
@@ -117,7 +163,26 @@ function num(r: Result | undefined, key: string): number {
   return typeof v === "number" ? v : NaN;
 }
 
-/** A rough stamp of the machine, for the report. */
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function output(cmd: string, args: string[]): Promise<string> {
+  try {
+    const o = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null", cwd: ROOT })
+      .output();
+    return o.success ? new TextDecoder().decode(o.stdout).trim() : "";
+  } catch {
+    return "";
+  }
+}
+
+async function loadAverage(): Promise<string> {
+  return (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ").slice(0, 3)
+    .join(" ");
+}
+
+/** A stamp of the machine and of the code, for the report. */
 async function machine(): Promise<Record<string, string>> {
   const read = async (p: string) => {
     try {
@@ -128,29 +193,34 @@ async function machine(): Promise<Record<string, string>> {
   };
   const cpu = /model name\s*:\s*(.+)/.exec(await read("/proc/cpuinfo"))?.[1] ?? "unknown";
   const memKb = Number(/MemTotal:\s*(\d+)/.exec(await read("/proc/meminfo"))?.[1] ?? NaN);
+  const commit = await output("git", ["rev-parse", "--short", "HEAD"]);
+  const dirty = (await output("git", [
+    "status",
+    "--porcelain",
+    "--untracked-files=no",
+    "--",
+    "main.ts",
+    "cli",
+    "core",
+    "protocol",
+    "server",
+    "sys",
+    "hal",
+  ])).split("\n").filter((l) => l.trim() && !/_test\.ts$/.test(l)).map((l) => l.slice(3));
   return {
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-    cpus: String(navigator.hardwareConcurrency),
+    cpus: (await output("nproc", [])) || String(navigator.hardwareConcurrency),
     cpu,
+    arch: (await output("uname", ["-m"])) || Deno.build.arch,
     ram: `${fix(memKb / 1024 / 1024, 1)} GiB`,
     kernel: Deno.osRelease(),
     deno: Deno.version.deno,
-    python: await new Deno.Command("python3", { args: ["--version"], stdout: "piped" }).output()
-      .then((o) => new TextDecoder().decode(o.stdout).trim()).catch(() => "python3 ?"),
-    load: (await read("/proc/loadavg")).split(" ").slice(0, 3).join(" "),
+    python: await output("python3", ["--version"]) || "python3 ?",
+    load: await loadAverage(),
+    code: commit
+      ? `ledctl ${commit}${dirty.length ? ` with uncommitted changes to ${dirty.join(", ")}` : ""}`
+      : "ledctl (no git)",
   };
-}
-
-/** Runs `fn` for each server, in an order rotated by `round` (so no one always goes first). */
-async function eachServer(
-  round: number,
-  servers: Map<ServerKind, RunningServer>,
-  fn: (s: RunningServer) => Promise<void>,
-): Promise<void> {
-  for (let i = 0; i < THROUGHPUT_KINDS.length; i++) {
-    const s = servers.get(THROUGHPUT_KINDS[(i + round) % THROUGHPUT_KINDS.length]);
-    if (s) await fn(s);
-  }
 }
 
 /** Runs one loadgen measurement; a dead server or a failed run gives an error result. */
@@ -162,11 +232,113 @@ async function measure(
   if (!s.running()) return { dead: 1, errors: 1, firstError: "server not running" };
   try {
     const r = await loadgen(bins, args);
-    await new Promise((r) => setTimeout(r, 50)); // let an exit be noticed
+    await sleep(50); // let an exit be noticed
     if (!s.running()) r.dead = 1;
     return r;
   } catch (e) {
     return { errors: 1, firstError: (e as Error).message };
+  }
+}
+
+/** One server's run in a round, with the C runs just before and after it. */
+interface Paired {
+  r: Result;
+  before: Result;
+  after: Result;
+}
+
+/**
+ * One paired round of a test: C, then each other server followed by C again
+ * (C, A, C, B, C, …; each C run is the "after" of one server and the
+ * "before" of the next). The other servers' order rotates with the round.
+ */
+async function pairedRound(
+  round: number,
+  servers: Map<ServerKind, RunningServer>,
+  run: (s: RunningServer) => Promise<Result>,
+  log: (s: RunningServer, r: Result) => void,
+): Promise<{ c: Result[]; pairs: Map<ServerKind, Paired> }> {
+  const c = servers.get("c")!;
+  const timed = async (s: RunningServer) => {
+    const r = await run(s);
+    log(s, r);
+    return r;
+  };
+  let before = await timed(c);
+  const cs = [before];
+  const pairs = new Map<ServerKind, Paired>();
+  for (let i = 0; i < OTHERS.length; i++) {
+    const s = servers.get(OTHERS[(i + round) % OTHERS.length]);
+    if (!s) continue;
+    const r = await timed(s);
+    const after = await timed(c);
+    pairs.set(s.kind, { r, before, after });
+    cs.push(after);
+    before = after;
+  }
+  return { c: cs, pairs };
+}
+
+/** `f` of the server over the mean of `f` of its two C runs (one of them if the other failed). */
+function pairRatio(p: Paired, f: (r: Result) => number): number {
+  const cs = [f(p.before), f(p.after)].filter(Number.isFinite);
+  return cs.length ? f(p.r) / (cs.reduce((a, b) => a + b, 0) / cs.length) : NaN;
+}
+
+/** How far apart the two C runs of each pair were: |after − before| / their mean. */
+function cSpread(pairs: Paired[], f: (r: Result) => number): number[] {
+  return pairs.map((p) => Math.abs(f(p.after) - f(p.before)) / ((f(p.after) + f(p.before)) / 2));
+}
+
+const cpuPerRt = (r: Result) => num(r, "serverCpuMs") * 1000 / num(r, "roundTrips");
+const cpuPerConn = (r: Result) => num(r, "serverCpuMs") * 1000 / num(r, "connections");
+const field = (key: string) => (r: Result) => num(r, key);
+
+/** A blink run: its stats, the engine, and the load beside it (none when idle). */
+interface BlinkRun {
+  kind: LedctlKind;
+  hz: number;
+  loaded: boolean;
+  stats?: BlinkStats;
+  load?: Result;
+  error?: string;
+}
+
+/**
+ * Blinks one fresh ledctl at `hz` for `seconds`, idle or while `clients`
+ * persistent clients send round trips as fast as it answers (started first,
+ * so the blink window lies inside the load). Timing from the mock's trace.
+ */
+async function blinkRun(
+  bins: Binaries,
+  kind: LedctlKind,
+  hz: number,
+  seconds: number,
+  load: { clients: number } | undefined,
+  tmp: string,
+  denoFlags: string[],
+  cleanups: (() => Promise<void>)[],
+): Promise<BlinkRun> {
+  const trace = `${tmp}/blink-${kind}-${hz}-${load ? "load" : "idle"}.trace`;
+  const s = await startServer(kind, bins, { idleMs: 60_000, tracePath: trace, denoFlags });
+  cleanups.push(() => s.stop());
+  try {
+    let loadRun: Promise<Result> | undefined;
+    if (load) {
+      // Warm-up 300 ms, then a window that outlasts the blink by ~1.5 s.
+      loadRun = measure(bins, s, ["rt", s.port, load.clients, 300, seconds * 1000 + 2000, s.pid]);
+      await sleep(1000); // connections opened, warm-up under way
+    }
+    const reply = await request(s.port, `blink ${hz}`);
+    if (!reply.startsWith("OK")) throw new Error(`blink ${hz}: ${reply}`);
+    await sleep(seconds * 1000 + 300);
+    const loadResult = await loadRun;
+    await s.stop();
+    const stats = blinkStats(parseTrace(await Deno.readTextFile(trace)), hz, 0, seconds * 1000);
+    return { kind, hz, loaded: !!load, stats, load: loadResult };
+  } catch (e) {
+    await s.stop();
+    return { kind, hz, loaded: !!load, error: (e as Error).message };
   }
 }
 
@@ -175,6 +347,7 @@ async function main(): Promise<number> {
     args: Deno.args,
     options: {
       quick: { type: "boolean" },
+      only: { type: "string" },
       out: { type: "string" },
       "update-docs": { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -193,8 +366,8 @@ async function main(): Promise<number> {
       console.error(`--minutes "${values.minutes}" must be a number of minutes above 0`);
       return 2;
     }
-    if (values.quick || values["update-docs"]) {
-      console.error("--quick and --update-docs are for the comparison, not for --soak");
+    if (values.quick || values["update-docs"] || values.only !== undefined) {
+      console.error("--quick, --only and --update-docs are for the comparison, not for --soak");
       return 2;
     }
     return await runSoak({ minutes, out: values.out, denoFlags: values["ledctl-flag"] ?? [] });
@@ -203,343 +376,531 @@ async function main(): Promise<number> {
     console.error("--minutes goes with --soak");
     return 2;
   }
+  const parts = new Set<Part>();
+  for (const p of (values.only ?? PARTS.join(",")).split(",").map((p) => p.trim())) {
+    if (!(PARTS as readonly string[]).includes(p)) {
+      console.error(`--only: "${p}" is not one of ${PARTS.join(", ")}`);
+      return 2;
+    }
+    parts.add(p as Part);
+  }
   const cfg = values.quick ? QUICK : FULL;
   const denoFlags = values["ledctl-flag"] ?? [];
   const started = performance.now();
   const info = await machine();
+  const loads: number[] = [Number(info.load.split(" ")[0])];
+  const noteLoad = async () => loads.push(Number((await loadAverage()).split(" ")[0]));
   say(
-    `ledctl bench${
-      values.quick ? " (quick)" : ""
-    } · ${info.date} · ${info.cpus} CPUs ${info.cpu} · load ${info.load}`,
+    `ledctl bench${values.quick ? " (quick)" : ""}${
+      values.only ? ` (only ${[...parts].join(", ")})` : ""
+    } · ${info.date} · ${info.cpus} CPUs ${info.arch} ${info.cpu} · load ${info.load}`,
   );
+  say(`  ${info.code}`);
   if (denoFlags.length) say(`ledctl runs with: ${denoFlags.join(" ")}`);
   const tmp = await Deno.makeTempDir({ prefix: "ledctl-bench-" });
   const cleanups: (() => Promise<void>)[] = [];
   try {
     const bins = await buildBinaries(tmp);
-    const rt = new Map<string, Result[]>(); // `${kind}/${clients}`
-    const cps = new Map<ServerKind, Result[]>();
+    const rt = new Map<string, Paired[]>(); // `${kind}/${clients}`
+    const rtC = new Map<number, Result[]>(); // every C run, by clients
+    const cps = new Map<ServerKind, Paired[]>();
+    const cpsC: Result[] = [];
     const hold = new Map<ServerKind, Result>();
     const idle = new Map<ServerKind, Result>();
+    const blinks: BlinkRun[] = [];
     const notes: string[] = [];
+    const nMax = cfg.clients[cfg.clients.length - 1];
+    const errText = (r: Result) => num(r, "errors") ? `  errors ${r.errors} (${r.firstError})` : "";
 
-    // --- persistent clients, connections/s, held connections: one instance of each ---
-    const servers = new Map<ServerKind, RunningServer>();
-    for (const k of THROUGHPUT_KINDS) {
-      const s = await startServer(k, bins, { idleMs: 60_000, denoFlags });
-      cleanups.push(() => s.stop());
-      servers.set(k, s);
-      const status = await request(s.port, "status");
-      const hello = await request(s.port, "hello from bench");
-      say(`  ${SERVER_NAMES[k].padEnd(22)} pid ${s.pid} port ${s.port}: "${status}" · "${hello}"`);
-    }
-    for (let round = 0; round < cfg.rounds; round++) {
-      for (const n of cfg.clients) {
-        await eachServer(round, servers, async (s) => {
-          const r = await measure(bins, s, ["rt", s.port, n, cfg.warmMs, cfg.ms, s.pid]);
-          const key = `${s.kind}/${n}`;
-          rt.set(key, [...(rt.get(key) ?? []), r]);
-          say(
-            `  round ${round + 1} · ${String(n).padStart(4)} clients · ${
-              SERVER_NAMES[s.kind].padEnd(20)
-            } ` +
-              `${int(num(r, "rps")).padStart(8)} rt/s  p50 ${fix(num(r, "p50Us"))} µs  p99 ${
-                fix(num(r, "p99Us"))
-              } µs${num(r, "errors") ? `  errors ${r.errors} (${r.firstError})` : ""}`,
-          );
-        });
-      }
-      await eachServer(round, servers, async (s) => {
-        const r = await measure(bins, s, [
-          "cps",
-          s.port,
-          cfg.cpsWorkers,
-          cfg.warmMs,
-          cfg.ms,
-          s.pid,
-        ]);
-        cps.set(s.kind, [...(cps.get(s.kind) ?? []), r]);
+    // --- persistent clients and connections/s, paired rounds: one instance of each ---
+    if (parts.has("throughput")) {
+      const servers = new Map<ServerKind, RunningServer>();
+      for (const k of ALL_KINDS) {
+        const s = await startServer(k, bins, { idleMs: 60_000, denoFlags });
+        cleanups.push(() => s.stop());
+        servers.set(k, s);
+        const status = await request(s.port, "status");
+        const hello = await request(s.port, "hello from bench");
         say(
-          `  round ${round + 1} · connect/command/close × ${cfg.cpsWorkers} workers · ${
-            SERVER_NAMES[s.kind].padEnd(20)
-          } ${int(num(r, "cps")).padStart(7)} conn/s${
-            num(r, "errors") ? `  errors ${r.errors} (${r.firstError})` : ""
-          }`,
+          `  ${SERVER_NAMES[k].padEnd(22)} pid ${s.pid} port ${s.port}: "${status}" · "${hello}"`,
         );
-      });
+      }
+      for (let round = 0; round < cfg.rounds; round++) {
+        await noteLoad();
+        say(`  round ${round + 1} · load average ${await loadAverage()}`);
+        for (const n of cfg.clients) {
+          const { c, pairs } = await pairedRound(
+            round,
+            servers,
+            (s) => measure(bins, s, ["rt", s.port, n, cfg.warmMs, cfg.ms, s.pid]),
+            (s, r) =>
+              say(
+                `  round ${round + 1} · ${String(n).padStart(4)} clients · ${
+                  SERVER_NAMES[s.kind].padEnd(20)
+                } ${int(num(r, "rps")).padStart(8)} rt/s  p99 ${fix(num(r, "p99Us"))} µs  CPU ${
+                  fix(cpuPerRt(r), 2)
+                } µs/rt${errText(r)}`,
+              ),
+          );
+          rtC.set(n, [...(rtC.get(n) ?? []), ...c]);
+          for (const [k, p] of pairs) rt.set(`${k}/${n}`, [...(rt.get(`${k}/${n}`) ?? []), p]);
+        }
+        const { c, pairs } = await pairedRound(
+          round,
+          servers,
+          (s) => measure(bins, s, ["cps", s.port, cfg.cpsWorkers, cfg.warmMs, cfg.ms, s.pid]),
+          (s, r) =>
+            say(
+              `  round ${round + 1} · connect/command/close × ${cfg.cpsWorkers} · ${
+                SERVER_NAMES[s.kind].padEnd(20)
+              } ${int(num(r, "cps")).padStart(7)} conn/s${errText(r)}`,
+            ),
+        );
+        cpsC.push(...c);
+        for (const [k, p] of pairs) cps.set(k, [...(cps.get(k) ?? []), p]);
+      }
+      for (const s of servers.values()) await s.stop();
     }
-    for (const s of servers.values()) await s.stop();
 
     // --- held connections: a fresh instance of each, so RSS counts connections, not the
     // garbage of the runs above. The seed's select() cannot take a descriptor ≥ 1024. ---
-    for (const k of THROUGHPUT_KINDS) {
-      const s = await startServer(k, bins, { idleMs: 60_000, denoFlags });
-      cleanups.push(() => s.stop());
-      const r = await measure(bins, s, ["hold", s.port, cfg.hold, cfg.holdMs, s.pid]);
-      hold.set(k, r);
-      if (r.dead) {
-        const why = s.log.filter((l) => /Error|error/.test(l)).pop() ?? "exited";
-        notes.push(`${SERVER_NAMES[k]} died while connections were opened: ${why}`);
+    if (parts.has("hold")) {
+      await noteLoad();
+      for (const k of ALL_KINDS) {
+        const s = await startServer(k, bins, { idleMs: 60_000, denoFlags });
+        cleanups.push(() => s.stop());
+        const r = await measure(bins, s, ["hold", s.port, cfg.hold, cfg.holdMs, s.pid]);
+        hold.set(k, r);
+        if (r.dead) {
+          const why = s.log.filter((l) => /Error|error/.test(l)).pop() ?? "exited";
+          notes.push(`${SERVER_NAMES[k]} died while connections were opened: ${why}`);
+        }
+        say(
+          `  hold ${cfg.hold} · ${SERVER_NAMES[k].padEnd(20)} connected ${
+            r.connected ?? "—"
+          }, alive ${r.aliveAfterHold ?? "—"}, RSS ${fix(num(r, "rssHeldKb") / 1024)} MB${
+            r.dead ? " (server died)" : ""
+          }`,
+        );
+        await s.stop();
       }
-      say(
-        `  hold ${cfg.hold} · ${SERVER_NAMES[k].padEnd(20)} connected ${
-          r.connected ?? "—"
-        }, alive ${r.aliveAfterHold ?? "—"}, RSS ${fix(num(r, "rssHeldKb") / 1024)} MB${
-          r.dead ? " (server died)" : ""
-        }`,
-      );
-      await s.stop();
     }
 
     // --- idle close: a fresh instance of each with a short timeout ---
-    for (const k of KINDS) {
-      const s = await startServer(k, bins, { idleMs: cfg.idleMs, denoFlags });
-      cleanups.push(() => s.stop());
-      const r = await measure(bins, s, ["idle", s.port, cfg.idleClients, cfg.idleMs, cfg.idleMs]);
-      idle.set(k, r);
-      await s.stop();
-      say(
-        `  idle ${cfg.idleClients} clients, timeout ${cfg.idleMs} ms · ${
-          SERVER_NAMES[k].padEnd(20)
-        } ` +
-          `late p50 ${fix(num(r, "p50LateMs"))} p99 ${fix(num(r, "p99LateMs"))} max ${
+    if (parts.has("idle")) {
+      await noteLoad();
+      for (const k of IDLE_KINDS) {
+        const s = await startServer(k, bins, { idleMs: cfg.idleMs, denoFlags });
+        cleanups.push(() => s.stop());
+        const r = await measure(bins, s, [
+          "idle",
+          s.port,
+          cfg.idleClients,
+          cfg.idleMs,
+          cfg.idleMs,
+        ]);
+        idle.set(k, r);
+        await s.stop();
+        say(
+          `  idle ${cfg.idleClients} clients, timeout ${cfg.idleMs} ms · ${
+            SERVER_NAMES[k].padEnd(20)
+          } late p50 ${fix(num(r, "p50LateMs"))} p99 ${fix(num(r, "p99LateMs"))} max ${
             fix(num(r, "maxLateMs"))
           } ms`,
-      );
+        );
+      }
     }
 
-    // --- blink timing from the mock trace: 10 Hz and 100 Hz side by side ---
-    const blinks: BlinkStats[] = [];
-    await Promise.all([10, 100].map(async (hz) => {
-      const trace = `${tmp}/blink-${hz}.trace`;
-      const s = await startServer("ledctl", bins, { idleMs: 60_000, tracePath: trace, denoFlags });
-      cleanups.push(() => s.stop());
-      const reply = await request(s.port, `blink ${hz}`);
-      if (!reply.startsWith("OK")) throw new Error(`blink ${hz}: ${reply}`);
-      await new Promise((r) => setTimeout(r, cfg.blinkS * 1000 + 300));
-      await s.stop();
-      const st = blinkStats(parseTrace(await Deno.readTextFile(trace)), hz, 0, cfg.blinkS * 1000);
-      blinks.push(st);
-    }));
-    blinks.sort((a, b) => a.hz - b.hz);
+    // --- blink timing from the mock trace, per engine: 10 Hz and 100 Hz side by side
+    // on an idle server, then each alone under full load (nMax clients) ---
+    if (parts.has("blink")) {
+      await noteLoad();
+      const show = (b: BlinkRun) =>
+        say(
+          `  blink ${b.hz} Hz ${b.loaded ? `under ${nMax} clients` : "idle"} · ${
+            SERVER_NAMES[b.kind].padEnd(14)
+          } ` +
+            (b.stats
+              ? `drift ${fix(b.stats.driftMs, 3)} ms, p99 |edge err| ${
+                fix(b.stats.p99ScheduleErrMs, 2)
+              } ms, ${b.stats.skipped} skipped${
+                b.load ? `; load ${int(num(b.load, "rps"))} rt/s${errText(b.load)}` : ""
+              }`
+              : `failed: ${b.error}`),
+        );
+      for (const kind of LEDCTL_KINDS) {
+        const idleRuns = await Promise.all(
+          [10, 100].map((hz) =>
+            blinkRun(bins, kind, hz, cfg.blinkS, undefined, tmp, denoFlags, cleanups)
+          ),
+        );
+        for (const b of idleRuns) show(b);
+        blinks.push(...idleRuns);
+      }
+      for (const kind of LEDCTL_KINDS) {
+        for (const hz of [10, 100]) {
+          const b = await blinkRun(
+            bins,
+            kind,
+            hz,
+            cfg.blinkS,
+            { clients: nMax },
+            tmp,
+            denoFlags,
+            cleanups,
+          );
+          show(b);
+          blinks.push(b);
+        }
+      }
+    }
+    await noteLoad();
 
     // --- tables ---
-    const med = (k: ServerKind, n: number, key: string) =>
-      median((rt.get(`${k}/${n}`) ?? []).map((r) => num(r, key)));
-    const cpuPerRt = (k: ServerKind, n: number) =>
-      median(
-        (rt.get(`${k}/${n}`) ?? []).map((r) => num(r, "serverCpuMs") * 1000 / num(r, "roundTrips")),
-      );
-    const clientCpu = (k: ServerKind, n: number) =>
-      median(
-        (rt.get(`${k}/${n}`) ?? []).map((r) => num(r, "clientCpuMs") / num(r, "seconds") / 10),
-      );
-    const rtTable: Table = {
-      title: `Persistent clients: "status" round trips, median of ${cfg.rounds} × ${
-        cfg.ms / 1000
-      } s`,
-      head: [
-        "clients · server",
-        "round trips/s",
-        "× C",
-        "p50 µs",
-        "p99 µs",
-        "p99.9 µs",
-        "server CPU µs/rt",
-        "× C",
-        "loadgen CPU %",
-      ],
-      rows: cfg.clients.flatMap((n) =>
-        THROUGHPUT_KINDS.map((k) => [
-          `${n} · ${SERVER_NAMES[k]}`,
-          int(med(k, n, "rps")),
-          fix(med(k, n, "rps") / med("c", n, "rps"), 2),
-          fix(med(k, n, "p50Us")),
-          fix(med(k, n, "p99Us")),
-          fix(med(k, n, "p999Us")),
-          fix(cpuPerRt(k, n), 2),
-          fix(cpuPerRt(k, n) / cpuPerRt("c", n), 2),
-          fix(clientCpu(k, n), 0),
-        ])
-      ),
-    };
-    const nMax = cfg.clients[cfg.clients.length - 1];
-    const fairTable: Table = {
-      title: `Fairness at ${int(nMax)} clients: round trips each connection got in the measured ${
-        cfg.ms / 1000
-      } s, and each connection's longest wait for a reply (median of ${cfg.rounds} rounds)`,
-      head: [
-        "server",
-        "rt/conn min",
-        "rt/conn median",
-        "rt/conn max",
-        "longest wait: median conn ms",
-        "longest wait: worst conn ms",
-      ],
-      rows: THROUGHPUT_KINDS.map((k) => [
-        SERVER_NAMES[k],
-        int(med(k, nMax, "perConnMin")),
-        int(med(k, nMax, "perConnMedian")),
-        int(med(k, nMax, "perConnMax")),
-        fix(med(k, nMax, "worstWaitMedianUs") / 1000),
-        fix(med(k, nMax, "worstWaitMaxUs") / 1000),
-      ]),
-    };
-    const cpsMed = (k: ServerKind, key: string) =>
-      median((cps.get(k) ?? []).map((r) => num(r, key)));
-    const cpsTable: Table = {
-      title: `Connections per second: ${cfg.cpsWorkers} workers, connect + "status" + close`,
-      head: ["server", "conn/s", "× C", "p50 µs", "p99 µs", "server CPU µs/conn", "errors"],
-      rows: THROUGHPUT_KINDS.map((k) => [
-        SERVER_NAMES[k],
-        int(cpsMed(k, "cps")),
-        fix(cpsMed(k, "cps") / cpsMed("c", "cps"), 2),
-        fix(cpsMed(k, "p50Us")),
-        fix(cpsMed(k, "p99Us")),
-        fix(
-          median(
-            (cps.get(k) ?? []).map((r) => num(r, "serverCpuMs") * 1000 / num(r, "connections")),
-          ),
-          1,
-        ),
-        String((cps.get(k) ?? []).reduce((a, r) => a + (num(r, "errors") || 0), 0)),
-      ]),
-    };
-    const holdTable: Table = {
-      title: `Connections held: ${
-        int(cfg.hold)
-      } opened, each answered once, held ${cfg.holdMs} ms, asked again`,
-      head: [
-        "server",
-        "connected",
-        "alive after hold",
-        "open time s",
-        "RSS before MB",
-        "RSS held MB",
-        "KB/conn",
-      ],
-      rows: THROUGHPUT_KINDS.map((k) => {
-        const r = hold.get(k);
-        const kb = (key: string) => num(r, key) >= 0 ? num(r, key) : NaN; // -1: process gone
-        const before = kb("rssBeforeKb"), held = kb("rssHeldKb");
-        return [
-          SERVER_NAMES[k] + (r?.dead ? " (died)" : ""),
-          int(num(r, "connected")),
-          int(num(r, "aliveAfterHold")),
-          fix(num(r, "openSeconds"), 2),
-          fix(before / 1024),
-          fix(held / 1024),
-          fix((held - before) / num(r, "connected"), 1),
-        ];
-      }),
-    };
-    const idleTable: Table = {
-      title:
-        `Idle close: ${cfg.idleClients} clients, last bytes spread over ${cfg.idleMs} ms, timeout ${cfg.idleMs} ms; ` +
-        `time from last byte to EOF minus the timeout`,
-      head: ["server", "closed", "ERR line", "min ms", "p50 ms", "p99 ms", "max ms"],
-      rows: KINDS.map((k) => {
-        const r = idle.get(k);
-        return [
-          SERVER_NAMES[k],
-          `${r?.closed ?? "—"}/${cfg.idleClients}`,
-          String(r?.errLines ?? "—"),
-          fix(num(r, "minLateMs")),
-          fix(num(r, "p50LateMs")),
-          fix(num(r, "p99LateMs")),
-          fix(num(r, "maxLateMs")),
-        ];
-      }),
-    };
-    const blinkTable: Table = {
-      title: `ledctl blink timing from the mock trace, ${cfg.blinkS} s per frequency`,
-      head: [
-        "frequency",
-        "edges",
-        "drift ms",
-        "last edge err ms",
-        "max |schedule err| ms",
-        "p99 |half-period err| ms",
-        "skipped",
-      ],
-      rows: blinks.map((b) => [
-        `${b.hz} Hz`,
-        String(b.edges),
-        fix(b.driftMs, 3),
-        fix(b.lastErrMs, 3),
-        fix(b.maxScheduleErrMs, 3),
-        fix(b.p99HalfErrMs, 3),
-        String(b.skipped),
-      ]),
-    };
+    const tables: Table[] = [];
+    const rtPairs = (k: ServerKind, n: number) => rt.get(`${k}/${n}`) ?? [];
+    /** Absolute figure: median over the rounds (C: over all its runs). */
+    const rtAbs = (k: ServerKind, n: number, f: (r: Result) => number) =>
+      median(k === "c" ? (rtC.get(n) ?? []).map(f) : rtPairs(k, n).map((p) => f(p.r)));
+    /** Ratio to C: median over the rounds of the paired ratios. */
+    const rtRatios = (k: ServerKind, n: number, f: (r: Result) => number) =>
+      rtPairs(k, n).map((p) => pairRatio(p, f));
+    const rtRatio = (k: ServerKind, n: number, f: (r: Result) => number) =>
+      k === "c" ? 1 : median(rtRatios(k, n, f));
+    const cpsRatios = (k: ServerKind, f: (r: Result) => number) =>
+      (cps.get(k) ?? []).map((p) => pairRatio(p, f));
+    const cpsAbs = (k: ServerKind, f: (r: Result) => number) =>
+      median(k === "c" ? cpsC.map(f) : (cps.get(k) ?? []).map((p) => f(p.r)));
+    const cpsRatio = (k: ServerKind, f: (r: Result) => number) =>
+      k === "c" ? 1 : median(cpsRatios(k, f));
 
-    // --- targets ---
-    const led = (n: number, key: string) => med("ledctl", n, key);
-    const c = (n: number, key: string) => med("c", n, key);
-    const hl = hold.get("ledctl");
-    const il = idle.get("ledctl");
-    const target = (
-      name: string,
-      value: string,
-      pass: boolean,
-    ) => [name, value, pass ? "PASS" : "MISS"];
-    const targets: Table = {
-      title: "Targets (ratios from this run)",
-      head: ["target", "measured", "result"],
-      rows: [
+    const rps = field("rps"), p99 = field("p99Us"), worst = field("worstWaitMaxUs");
+    const conns = field("cps");
+    const holdMb = (k: ServerKind) => num(hold.get(k), "rssHeldKb") / 1024;
+    const blinkOf = (kind: LedctlKind, hz: number, loaded: boolean) =>
+      blinks.find((b) => b.kind === kind && b.hz === hz && b.loaded === loaded);
+
+    // --- targets: the epoll engine's (issue 10), with ledctl node beside it ---
+    const targetRows: string[][] = [];
+    const target = (name: string, measured: string, pass: boolean, node: string) =>
+      targetRows.push([name, measured, pass ? "PASS" : "MISS", node]);
+    if (parts.has("throughput")) {
+      const r = (k: ServerKind) => rtRatios(k, 100, rps);
+      target(
+        `100 clients: round trips/s ≥ ${TARGET.rps100}× C`,
+        ratioCell(r("epoll")),
+        median(r("epoll")) >= TARGET.rps100,
+        ratioCell(r("node")),
+      );
+      const cpu = (k: ServerKind) => rtRatios(k, 100, cpuPerRt);
+      target(
+        `100 clients: CPU per round trip ≤ ${TARGET.cpu100}× C`,
+        ratioCell(cpu("epoll")),
+        median(cpu("epoll")) <= TARGET.cpu100,
+        ratioCell(cpu("node")),
+      );
+      const tail = (k: ServerKind) => rtRatios(k, nMax, p99);
+      target(
+        `${int(nMax)} clients: p99 ≤ ${TARGET.p99At1000}× C`,
+        ratioCell(tail("epoll")),
+        median(tail("epoll")) <= TARGET.p99At1000,
+        ratioCell(tail("node")),
+      );
+      const w = (k: ServerKind) => rtRatios(k, nMax, worst);
+      target(
+        `${int(nMax)} clients: worst wait ≤ ${TARGET.worstAt1000}× C`,
+        ratioCell(w("epoll")),
+        median(w("epoll")) <= TARGET.worstAt1000,
+        ratioCell(w("node")),
+      );
+      const ch = (k: ServerKind) => cpsRatios(k, conns);
+      target(
+        `churn: connections/s ≥ ${TARGET.churn}× C`,
+        ratioCell(ch("epoll")),
+        median(ch("epoll")) >= TARGET.churn,
+        ratioCell(ch("node")),
+      );
+    }
+    if (parts.has("hold")) {
+      const held = (k: ServerKind) =>
+        `${int(num(hold.get(k), "aliveAfterHold"))} alive, ${fix(holdMb(k))} MB`;
+      const e = hold.get("epoll");
+      target(
+        `${int(cfg.hold)} connections held under ${TARGET.holdMb} MB RSS`,
+        held("epoll"),
+        num(e, "aliveAfterHold") === cfg.hold && holdMb("epoll") < TARGET.holdMb,
+        held("node"),
+      );
+    }
+    if (parts.has("blink")) {
+      const cell = (b: BlinkRun | undefined) =>
+        b?.stats
+          ? `drift ${fix(b.stats.driftMs, 3)} ms, p99 ${
+            fix(b.stats.p99ScheduleErrMs, 2)
+          } ms, ${b.stats.skipped} skipped`
+          : `failed${b?.error ? `: ${b.error}` : ""}`;
+      for (const hz of [10, 100]) {
+        const b = blinkOf("epoll", hz, true);
         target(
-          "100 clients: round trips/s ≥ 0.8× C",
-          `${fix(led(100, "rps") / c(100, "rps"), 2)}×`,
-          led(100, "rps") / c(100, "rps") >= 0.8,
-        ),
+          `blink ${hz} Hz under full load (${int(nMax)} clients): drift < ${TARGET.driftMs} ms, ` +
+            `p99 |edge − schedule| ≤ ${TARGET.loadedP99Ms} ms`,
+          cell(b),
+          !!b?.stats && Math.abs(b.stats.driftMs) < TARGET.driftMs &&
+            b.stats.p99ScheduleErrMs <= TARGET.loadedP99Ms,
+          cell(blinkOf("node", hz, true)),
+        );
+      }
+      for (const hz of [10, 100]) {
+        const b = blinkOf("epoll", hz, false);
         target(
-          "100 clients: CPU per round trip ≤ 1.5× C",
-          `${fix(cpuPerRt("ledctl", 100) / cpuPerRt("c", 100), 2)}×`,
-          cpuPerRt("ledctl", 100) / cpuPerRt("c", 100) <= 1.5,
+          `blink ${hz} Hz idle: drift < ${TARGET.driftMs} ms after ${cfg.blinkS} s`,
+          cell(b),
+          !!b?.stats && Math.abs(b.stats.driftMs) < TARGET.driftMs,
+          cell(blinkOf("node", hz, false)),
+        );
+      }
+    }
+    if (parts.has("idle")) {
+      const cell = (k: ServerKind) => {
+        const r = idle.get(k);
+        return `${r?.closed ?? 0}/${cfg.idleClients} closed, ${fix(num(r, "minLateMs"))}…${
+          fix(num(r, "maxLateMs"))
+        } ms late`;
+      };
+      const r = idle.get("epoll");
+      target(
+        `every idle close within ${TARGET.idleLateMs} ms of the timeout`,
+        cell("epoll"),
+        num(r, "closed") === cfg.idleClients && num(r, "minLateMs") >= 0 &&
+          num(r, "maxLateMs") <= TARGET.idleLateMs,
+        cell("node"),
+      );
+    }
+    tables.push({
+      title: `Targets of the epoll engine (ratios: median over ${cfg.rounds} paired round${
+        cfg.rounds > 1 ? "s" : ""
+      }, range in brackets)`,
+      head: ["target", "ledctl epoll", "result", "ledctl node (for comparison)"],
+      rows: targetRows,
+    });
+
+    if (parts.has("throughput")) {
+      tables.push({
+        title:
+          `Persistent clients: "status" round trips, ${cfg.rounds} paired round${
+            cfg.rounds > 1 ? "s" : ""
+          } × ${
+            cfg.ms / 1000
+          } s; figures are medians, × C the median of the ratios to the C runs ` +
+          `just before and after`,
+        head: [
+          "clients · server",
+          "round trips/s",
+          "× C",
+          "p50 µs",
+          "p99 µs",
+          "× C",
+          "p99.9 µs",
+          "server CPU µs/rt",
+          "× C",
+          "loadgen CPU %",
+        ],
+        rows: cfg.clients.flatMap((n) =>
+          ALL_KINDS.map((k) => [
+            `${n} · ${SERVER_NAMES[k]}`,
+            int(rtAbs(k, n, rps)),
+            fix(rtRatio(k, n, rps), 2),
+            fix(rtAbs(k, n, field("p50Us"))),
+            fix(rtAbs(k, n, p99)),
+            fix(rtRatio(k, n, p99), 2),
+            fix(rtAbs(k, n, field("p999Us"))),
+            fix(rtAbs(k, n, cpuPerRt), 2),
+            fix(rtRatio(k, n, cpuPerRt), 2),
+            fix(rtAbs(k, n, (r) => num(r, "clientCpuMs") / num(r, "seconds") / 10), 0),
+          ])
         ),
-        target(
-          "1,000 clients: p99 ≤ 1.5× C",
-          `${fix(led(1000, "p99Us") / c(1000, "p99Us"), 2)}×`,
-          led(1000, "p99Us") / c(1000, "p99Us") <= 1.5,
-        ),
-        target(
-          `${int(cfg.hold)} connections held under 150 MB RSS`,
-          `${int(num(hl, "aliveAfterHold"))} alive, ${fix(num(hl, "rssHeldKb") / 1024)} MB`,
-          num(hl, "aliveAfterHold") === cfg.hold && num(hl, "rssHeldKb") / 1024 < 150,
-        ),
-        target(
-          "every idle close within 100 ms of the timeout",
-          `${il?.closed ?? 0}/${cfg.idleClients} closed, ${fix(num(il, "minLateMs"))}…${
-            fix(num(il, "maxLateMs"))
-          } ms`,
-          num(il, "closed") === cfg.idleClients && num(il, "minLateMs") >= 0 &&
-            num(il, "maxLateMs") <= 100,
-        ),
-        ...blinks.map((b) =>
-          target(
-            `blink ${b.hz} Hz: drift < 1 ms after ${b.spanS.toFixed(0)} s`,
-            `${fix(b.driftMs, 3)} ms (last edge ${fix(b.lastErrMs, 2)} ms, ${b.skipped} skipped)`,
-            Math.abs(b.driftMs) < 1,
+      });
+      tables.push({
+        title: `Fairness at ${int(nMax)} clients: round trips each connection got in the measured ${
+          cfg.ms / 1000
+        } s, and each connection's longest wait for a reply (medians over the rounds)`,
+        head: [
+          "server",
+          "rt/conn min",
+          "rt/conn median",
+          "rt/conn max",
+          "longest wait: median conn ms",
+          "longest wait: worst conn ms",
+          "worst × C",
+        ],
+        rows: ALL_KINDS.map((k) => [
+          SERVER_NAMES[k],
+          int(rtAbs(k, nMax, field("perConnMin"))),
+          int(rtAbs(k, nMax, field("perConnMedian"))),
+          int(rtAbs(k, nMax, field("perConnMax"))),
+          fix(rtAbs(k, nMax, field("worstWaitMedianUs")) / 1000),
+          fix(rtAbs(k, nMax, worst) / 1000),
+          fix(rtRatio(k, nMax, worst), 2),
+        ]),
+      });
+      tables.push({
+        title:
+          `Connections per second (churn): ${cfg.cpsWorkers} workers, connect + "status" + close, ` +
+          `paired rounds`,
+        head: [
+          "server",
+          "conn/s",
+          "× C",
+          "p50 µs",
+          "p99 µs",
+          "server CPU µs/conn",
+          "× C",
+          "errors",
+        ],
+        rows: ALL_KINDS.map((k) => {
+          const runs = k === "c" ? cpsC : (cps.get(k) ?? []).map((p) => p.r);
+          return [
+            SERVER_NAMES[k],
+            int(cpsAbs(k, conns)),
+            fix(cpsRatio(k, conns), 2),
+            fix(cpsAbs(k, field("p50Us"))),
+            fix(cpsAbs(k, field("p99Us"))),
+            fix(cpsAbs(k, cpuPerConn), 1),
+            fix(cpsRatio(k, cpuPerConn), 2),
+            String(runs.reduce((a, r) => a + (num(r, "errors") || 0), 0)),
+          ];
+        }),
+      });
+      const spread = (xs: number[]) => `${fix(median(xs) * 100, 0)} %`;
+      const allPairs = (n: number) => OTHERS.flatMap((k) => rtPairs(k, n));
+      const allCps = OTHERS.flatMap((k) => cps.get(k) ?? []);
+      notes.push(
+        `the C server's own figures moved between its runs just before and just after a server ` +
+          `by a median ${spread(cSpread(allPairs(100), rps))} (round trips/s at 100 clients), ` +
+          `${spread(cSpread(allPairs(100), cpuPerRt))} (CPU per round trip at 100), ` +
+          `${spread(cSpread(allPairs(nMax), p99))} (p99 at ${int(nMax)}), ` +
+          `${spread(cSpread(allPairs(nMax), worst))} (worst wait at ${int(nMax)}), ` +
+          `${spread(cSpread(allCps, conns))} (conn/s): the noise of one pair.`,
+      );
+    }
+    if (parts.has("hold")) {
+      tables.push({
+        title: `Connections held: ${
+          int(cfg.hold)
+        } opened, each answered once, held ${cfg.holdMs} ms, asked again (a fresh process each)`,
+        head: [
+          "server",
+          "connected",
+          "alive after hold",
+          "open time s",
+          "RSS before MB",
+          "RSS held MB",
+          "KB/conn",
+        ],
+        rows: ALL_KINDS.map((k) => {
+          const r = hold.get(k);
+          const kb = (key: string) => num(r, key) >= 0 ? num(r, key) : NaN; // -1: process gone
+          const before = kb("rssBeforeKb"), held = kb("rssHeldKb");
+          return [
+            SERVER_NAMES[k] + (r?.dead ? " (died)" : ""),
+            int(num(r, "connected")),
+            int(num(r, "aliveAfterHold")),
+            fix(num(r, "openSeconds"), 2),
+            fix(before / 1024),
+            fix(held / 1024),
+            fix((held - before) / num(r, "connected"), 1),
+          ];
+        }),
+      });
+    }
+    if (parts.has("idle")) {
+      tables.push({
+        title:
+          `Idle close: ${cfg.idleClients} clients, last bytes spread over ${cfg.idleMs} ms, timeout ${cfg.idleMs} ms; ` +
+          `time from last byte to EOF minus the timeout`,
+        head: ["server", "closed", "ERR line", "min ms", "p50 ms", "p99 ms", "max ms"],
+        rows: IDLE_KINDS.map((k) => {
+          const r = idle.get(k);
+          return [
+            SERVER_NAMES[k],
+            `${r?.closed ?? "—"}/${cfg.idleClients}`,
+            String(r?.errLines ?? "—"),
+            fix(num(r, "minLateMs")),
+            fix(num(r, "p50LateMs")),
+            fix(num(r, "p99LateMs")),
+            fix(num(r, "maxLateMs")),
+          ];
+        }),
+      });
+    }
+    if (parts.has("blink")) {
+      tables.push({
+        title: `Blink timing from the mock trace, ${cfg.blinkS} s per run: idle (10 and 100 Hz ` +
+          `side by side), and alone under full load (${
+            int(nMax)
+          } clients of "status" round trips for the whole window)`,
+        head: [
+          "server · frequency · load",
+          "load rt/s",
+          "edges",
+          "drift ms",
+          "last edge err ms",
+          "p99 |edge err| ms",
+          "max |edge err| ms",
+          "p99 |half-period err| ms",
+          "skipped",
+        ],
+        rows: LEDCTL_KINDS.flatMap((kind) =>
+          [false, true].flatMap((loaded) =>
+            [10, 100].map((hz) => {
+              const b = blinkOf(kind, hz, loaded);
+              const st = b?.stats;
+              return [
+                `${SERVER_NAMES[kind]} · ${hz} Hz · ${loaded ? `${int(nMax)} clients` : "idle"}`,
+                loaded ? int(num(b?.load, "rps")) : "—",
+                st ? String(st.edges) : "failed",
+                fix(st?.driftMs ?? NaN, 3),
+                fix(st?.lastErrMs ?? NaN, 3),
+                fix(st?.p99ScheduleErrMs ?? NaN, 3),
+                fix(st?.maxScheduleErrMs ?? NaN, 3),
+                fix(st?.p99HalfErrMs ?? NaN, 3),
+                st ? String(st.skipped) : "—",
+              ];
+            })
           )
         ),
-      ],
-    };
+      });
+      for (const b of blinks) {
+        if (b.error) notes.push(`blink ${b.hz} Hz on ${SERVER_NAMES[b.kind]}: ${b.error}`);
+        if (b.load && num(b.load, "errors")) {
+          notes.push(
+            `the load beside blink ${b.hz} Hz on ${
+              SERVER_NAMES[b.kind]
+            } had errors: ${b.load.firstError}`,
+          );
+        }
+      }
+    }
     if (values.quick) notes.push("quick run: figures are a smoke test, not results.");
 
-    const tables = [targets, rtTable, fairTable, cpsTable, holdTable, idleTable, blinkTable];
     const elapsed = (performance.now() - started) / 1000;
     say("");
     for (const t of tables) say(textTable(t) + "\n");
     for (const n of notes) say(`note: ${n}`);
-    info.loadEnd = (await Deno.readTextFile("/proc/loadavg").catch(() => "")).split(" ").slice(0, 3)
-      .join(" ");
-    say(`done in ${elapsed.toFixed(0)} s; load average at the end ${info.loadEnd}`);
+    info.loadEnd = await loadAverage();
+    const [loMin, loMax] = range(loads);
+    say(
+      `done in ${elapsed.toFixed(0)} s; load average at the end ${info.loadEnd}; ` +
+        `1-minute load seen between phases ${fix(loMin, 2)}–${fix(loMax, 2)}`,
+    );
 
     const md = [
-      `Run ${info.date} (${elapsed.toFixed(0)} s${
-        values.quick ? ", --quick" : ""
-      }) on ${info.cpus} × ${info.cpu}, ` +
-      `${info.ram} RAM, Linux ${info.kernel}, Deno ${info.deno}, ${info.python}; load average ${info.load} at the start, ${info.loadEnd} at the end.` +
+      `Run ${info.date} (${elapsed.toFixed(0)} s${values.quick ? ", --quick" : ""}${
+        values.only ? `, --only ${[...parts].join(",")}` : ""
+      }) on ${info.cpus} × ${info.cpu} (${info.arch}), ` +
+      `${info.ram} RAM, Linux ${info.kernel}, Deno ${info.deno}, ${info.python}; ` +
+      `load average ${info.load} at the start, ${info.loadEnd} at the end ` +
+      `(1-minute figure between phases ${fix(loMin, 2)}–${fix(loMax, 2)}). ${info.code}.` +
       (denoFlags.length ? ` ledctl ran with \`${denoFlags.join(" ")}\`.` : ""),
       "",
       ...tables.flatMap((t) => [markdownTable(t), ""]),

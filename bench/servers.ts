@@ -1,7 +1,8 @@
 /**
- * Building the C programs of the benchmark and starting the three servers it
- * compares (ledctl, the seed's Python server, the C epoll server) as child
- * processes with a raised descriptor limit.
+ * Building the C programs of the benchmark and starting the servers it
+ * compares (ledctl on each of its TCP engines, the seed's Python server, the
+ * C epoll server, two Deno floors) as child processes with a raised
+ * descriptor limit.
  *
  * @module
  */
@@ -13,12 +14,19 @@ const ROOT = new URL("..", import.meta.url).pathname;
 export const NOFILE = 65536;
 
 /** Which server. */
-export type ServerKind = "c" | "ledctl" | "seed" | "floor" | "nodefloor";
+export type ServerKind = "c" | "epoll" | "node" | "seed" | "floor" | "nodefloor";
+
+/** ledctl's servers: one per TCP engine (`serve --tcp-engine epoll|node`). */
+export type LedctlKind = "epoll" | "node";
+
+/** The ledctl kinds, epoll (the default where it runs) first. */
+export const LEDCTL_KINDS: readonly LedctlKind[] = ["epoll", "node"];
 
 /** Display names, in the order the tables use. */
 export const SERVER_NAMES: Record<ServerKind, string> = {
   c: "C epoll",
-  ledctl: "ledctl",
+  epoll: "ledctl epoll",
+  node: "ledctl node",
   seed: "seed (Python select)",
   floor: "Deno floor",
   nodefloor: "node:net floor",
@@ -66,6 +74,8 @@ export interface RunningServer {
   readonly pid: number;
   /** The last lines it printed (for error messages). */
   readonly log: string[];
+  /** ledctl: the TCP engine its start-up line names (checked to be the one asked for). */
+  readonly engine?: string;
   /** Resolves when the process has exited. */
   readonly exited: Promise<Deno.CommandStatus>;
   /** False once the process has exited. */
@@ -93,7 +103,8 @@ function commandFor(kind: ServerKind, port: number, bins: Binaries, o: StartOpti
       return [Deno.execPath(), "run", "--allow-net", `${BENCH_DIR}node_floor.ts`, String(port)];
     case "seed":
       return ["python3", `${BENCH_DIR}seed_server.py`, String(port), String(o.idleMs / 1000)];
-    case "ledctl":
+    case "epoll":
+    case "node":
       return [
         Deno.execPath(),
         "run",
@@ -112,6 +123,8 @@ function commandFor(kind: ServerKind, port: number, bins: Binaries, o: StartOpti
         o.idleMs === 0 ? "0" : `${o.idleMs}ms`,
         "--max-clients",
         "20000",
+        "--tcp-engine",
+        kind,
       ];
   }
 }
@@ -137,6 +150,7 @@ export async function startServer(
     env: { NO_COLOR: "1" },
   }).spawn();
   const log: string[] = [];
+  let engine: string | undefined;
   let ready: (() => void) | undefined;
   const listening = new Promise<void>((r) => ready = r);
   const drain = async (stream: ReadableStream<Uint8Array>) => {
@@ -149,6 +163,8 @@ export async function startServer(
       for (const line of parts) {
         log.push(line);
         if (log.length > 40) log.shift();
+        const eng = /tcp engine: (\w+)/.exec(line);
+        if (eng) engine = eng[1];
         if (/listening on/.test(line)) ready?.();
       }
     }
@@ -165,18 +181,21 @@ export async function startServer(
     new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), 30_000)),
   ]);
   clearTimeout(timer);
-  if (outcome !== "ok") {
+  const wrongEngine = (kind === "epoll" || kind === "node") && engine !== kind;
+  if (outcome !== "ok" || wrongEngine) {
     try {
       child.kill("SIGKILL");
     } catch { /* gone */ }
     await exited;
-    throw new Error(`${SERVER_NAMES[kind]} did not start (${outcome}):\n${log.join("\n")}`);
+    const why = outcome === "ok" ? `it runs the ${engine ?? "unnamed"} engine` : outcome;
+    throw new Error(`${SERVER_NAMES[kind]} did not start (${why}):\n${log.join("\n")}`);
   }
   return {
     kind,
     port,
     pid: child.pid,
     log,
+    engine,
     exited,
     running: () => !gone,
     async stop() {

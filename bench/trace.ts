@@ -1,7 +1,8 @@
 /**
  * Blink timing from a mock LED trace (`time_ms,level` per edge, server's
- * monotonic clock): how far the last edge is from where a drift-free
- * schedule puts it, and the spread of the half periods.
+ * monotonic clock): how far the edges are from where a drift-free schedule
+ * puts them, how that changes over the run (drift), the spread of the half
+ * periods, and the edges skipped.
  *
  * @module
  */
@@ -34,13 +35,20 @@ export interface BlinkStats {
    * of the edges in the first second, ms. The error of an edge is its time
    * minus `t0 + k·half` (t0 = the first rising edge). A schedule that adds up
    * sleeps drifts by the sum of its timer delays; one kept on `t0 + k·half`
-   * does not, whatever the jitter of single edges.
+   * does not, whatever the jitter of single edges — so drift alone cannot
+   * show late timers: the columns below do.
    */
   driftMs: number;
   /** Schedule error of the last edge alone, ms (jitter included). */
   lastErrMs: number;
-  /** Largest |edge − schedule| over the window, ms. */
+  /** Largest |edge − schedule| over the edges that happened, ms. */
   maxScheduleErrMs: number;
+  /**
+   * 99th percentile of |edge − schedule|, ms, over every scheduled edge: a
+   * skipped edge counts as one half period late (the least it was). How
+   * late the main thread's timers fire.
+   */
+  p99ScheduleErrMs: number;
   /** 99th percentile of |half period − 1/(2·hz)|, ms. */
   p99HalfErrMs: number;
   /** Scheduled edges that never happened (the blinker skips edges it is too late for). */
@@ -49,7 +57,17 @@ export interface BlinkStats {
 
 /**
  * Analyses the edges from the first rising edge at or after `fromMs` for
- * `windowMs`. Edge k is expected at `t0 + k / (2·hz)`.
+ * `windowMs`. Edge k is expected at `t0 + k / (2·hz)`; the line is high for
+ * even k.
+ *
+ * Each recorded edge is given the k the blinker gave it: the blinker sets
+ * the latest edge already due when its timer fires late (skipping the ones
+ * before it) and the next one when it fires early, and the trace records
+ * only changes of level (a skip of one edge leaves the level as it was). So
+ * edge i is the latest k of its level's parity whose time has come (allowing
+ * for timers that fire a little early), and at least one past edge i−1. An
+ * edge up to a half period late is measured as late (not as an early edge of
+ * the next k), and a skip is counted only when edges are missing.
  */
 export function blinkStats(
   edges: Edge[],
@@ -63,6 +81,7 @@ export function blinkStats(
   const win = edges.slice(start).filter((e) => e.t <= t0 + windowMs);
   const half = 1000 / (2 * hz);
   const halfErrs: number[] = [];
+  const schedErrs: number[] = [];
   let maxErr = 0;
   let skipped = 0;
   let last = 0;
@@ -71,11 +90,23 @@ export function blinkStats(
   const late: number[] = [];
   const end = win.length ? win[win.length - 1].t : t0;
   for (let i = 0; i < win.length; i++) {
-    const k = Math.round((win[i].t - t0) / half);
-    if (i > 0) skipped += Math.max(0, k - prevK - 1);
+    let k = 0;
+    if (i > 0) {
+      // The latest edge whose time has come, give or take half a half period:
+      // timers fire up to ~1 ms early, and an edge is never a half period late
+      // (the blinker would have set a later one), so this cannot pick k + 2.
+      const due = Math.floor((win[i].t - t0 + half / 2) / half);
+      const parity = win[i].level === 1 ? 0 : 1;
+      const latest = due - (((due - parity) % 2) + 2) % 2; // latest k ≤ due of that parity
+      k = Math.max(prevK + 1, latest);
+      if ((k - parity) % 2 !== 0) k++; // keeps the level's parity (prevK + 1 has it)
+      skipped += k - prevK - 1;
+      for (let j = prevK + 1; j < k; j++) schedErrs.push(half);
+    }
     prevK = k;
     const err = win[i].t - (t0 + k * half);
     maxErr = Math.max(maxErr, Math.abs(err));
+    schedErrs.push(Math.abs(err));
     last = err;
     if (win[i].t <= t0 + 1000) early.push(err);
     if (win[i].t >= end - 1000) late.push(err);
@@ -84,10 +115,10 @@ export function blinkStats(
       halfErrs.push(Math.abs(d - half));
     }
   }
-  halfErrs.sort((a, b) => a - b);
-  const p99 = halfErrs.length
-    ? halfErrs[Math.min(halfErrs.length - 1, Math.floor(0.99 * halfErrs.length))]
-    : 0;
+  const p99 = (xs: number[]) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length ? v[Math.min(v.length - 1, Math.floor(0.99 * v.length))] : 0;
+  };
   return {
     hz,
     edges: win.length,
@@ -95,7 +126,8 @@ export function blinkStats(
     driftMs: median(late) - median(early),
     lastErrMs: last,
     maxScheduleErrMs: maxErr,
-    p99HalfErrMs: p99,
+    p99ScheduleErrMs: p99(schedErrs),
+    p99HalfErrMs: p99(halfErrs),
     skipped,
   };
 }
