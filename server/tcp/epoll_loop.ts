@@ -317,8 +317,10 @@ class Conn implements Connection {
       if (this.#finSent) this.destroy();
       return;
     }
-    if (this.session) void this.session.onEnd();
-    else this.destroy();
+    if (this.session) {
+      this.#loop.settling = true;
+      void this.session.onEnd();
+    } else this.destroy();
   }
 
   /** Sends what the batch wrote, in one `send`. */
@@ -399,6 +401,7 @@ class Conn implements Connection {
     }
     if (this.#needDrain) {
       this.#needDrain = false;
+      this.#loop.settling = true;
       this.session?.onDrain();
     }
   }
@@ -413,6 +416,7 @@ class Conn implements Connection {
     if (this.#lingerTimer !== undefined) this.#loop.timers.clearTimeout(this.#lingerTimer);
     this.#lingerTimer = undefined;
     this.#loop.release(this);
+    if (this.session) this.#loop.settling = true;
     this.session?.onClose();
     this.onClosed?.();
   }
@@ -461,6 +465,14 @@ export class EpollLoop {
   #isDone = false;
   #disposed = false;
   #workScheduled = false;
+  /**
+   * Set when a session was handed something whose follow-up runs as
+   * promise reactions (its end, a drain, its close): the host lets them
+   * all run (a full event-loop turn) before it blocks in the next wait.
+   * Reads and writes alone settle synchronously; an LED change settles
+   * when the main thread's answer comes, itself a turn.
+   */
+  settling = false;
 
   constructor(opts: LoopOptions) {
     this.#opts = opts;
@@ -766,6 +778,7 @@ export class EpollLoop {
     if (this.#sessions.size > 0 || this.#conns.size > 0) return;
     this.#isDone = true;
     this.#done.resolve();
+    this.settling = true;
     this.#wantWork();
   }
 }

@@ -311,6 +311,34 @@ Deno.test({
 
 Deno.test({
   name:
+    "the worker engine: a peer that half-closes behind 1 MB of unread replies gets them all, then FIN",
+  ignore: !canRun,
+  async fn() {
+    const service = new LedService(await openLed("mock"), { log: () => {} });
+    const server = await EpollServer.listen(service, { port: 0, log: () => {} });
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      const n = 8_000; // ~1.2 MB of replies: held requests, drains, then the half-close
+      await conn.write(new TextEncoder().encode("help\n".repeat(n - 1) + "status"));
+      await conn.closeWrite(); // the last line has no newline: the half-close completes it
+      const chunks: Uint8Array<ArrayBuffer>[] = [];
+      const buf = new Uint8Array(65536);
+      for (let got; (got = await conn.read(buf)) !== null;) chunks.push(buf.slice(0, got));
+      const lines = new TextDecoder().decode(await new Blob(chunks).bytes()).split("\n");
+      assert.equal(lines.pop(), "", "the replies end with a newline, then FIN");
+      assert.equal(lines.length, n);
+      assert.ok(lines.slice(0, -1).every((l) => l.startsWith("OK commands: ")));
+      assert.equal(lines.at(-1), "OK off");
+      conn.close();
+    } finally {
+      await server.close();
+      await service.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
     "the worker engine closes 50 connections with a FIN in well under a second, leaking nothing",
   ignore: !canRun,
   async fn() {
