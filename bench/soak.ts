@@ -68,9 +68,10 @@ const FD_SLACK = 3;
  * RSS above the baseline still counted as "back": max(this many MiB, this
  * share of it). Set from one-minute loads, after which the server settles
  * 15 to 25 MB above a baseline taken after a 20 s warm-up (the allocator
- * and V8 keep some of their high-water mark). After ten minutes it settled
- * 38 to 42 MB above, with V8's live heap back near its baseline (seen with
- * `--ledctl-flag=--v8-flags=--trace-gc`): see docs/RELIABILITY.md.
+ * and V8 keep some of their high-water mark). After ten minutes on the
+ * node engine it settled 38 to 42 MB above, with V8's live heap back near
+ * its baseline (seen with `--ledctl-flag=--v8-flags=--trace-gc`); on the
+ * epoll engine 4 MB above: see docs/RELIABILITY.md.
  */
 const RSS_SLACK_MB = 32;
 const RSS_SLACK_SHARE = 0.4;
