@@ -11,6 +11,9 @@
  * closes) to a fresh `node:net` server, until one accepts again. The
  * connections already open are untouched throughout.
  *
+ * A busy event loop can delay an accept for a moment, so only two checks in
+ * a row that find connections waiting and none accepted count as a stall.
+ *
  * The check needs `--allow-ffi` (it reads the queue with `getsockopt`);
  * without it the listener works but cannot recover, and says so at start.
  *
@@ -22,6 +25,8 @@ import {
   acceptQueueLength,
   closeFd,
   describeFdUse,
+  fdLimits,
+  fdsInUse,
   keepSpareFd,
   setKeepAlive,
 } from "./fd_limit.ts";
@@ -99,6 +104,8 @@ export class GuardedListener {
   #accepted = 0;
   #acceptedAtCheck = 0;
   #stalled = false;
+  /** Consecutive checks that found connections waiting and none accepted. */
+  #stuckChecks = 0;
   #closed: Promise<void> | undefined;
   readonly #address: { address: string; port: number };
 
@@ -174,6 +181,7 @@ export class GuardedListener {
       this.#accepted++;
       if (this.#stalled) {
         this.#stalled = false;
+        this.#stuckChecks = 0;
         this.#opts.log(`${this.#opts.name}: accepting connections again (${describeFdUse()})`);
       }
       this.#onConnection(socket);
@@ -199,12 +207,25 @@ export class GuardedListener {
     const waiting = acceptQueueLength(this.#fd) ?? 0;
     const progressed = this.#accepted !== this.#acceptedAtCheck;
     this.#acceptedAtCheck = this.#accepted;
-    if (waiting === 0 || progressed) return;
+    if (waiting === 0 || progressed) {
+      this.#stuckChecks = 0;
+      return;
+    }
+    // A busy event loop can leave a connection waiting for a second; two
+    // checks in a row with none accepted cannot be that.
+    if (!this.#stalled && ++this.#stuckChecks < 2) return;
     if (!this.#stalled) {
       this.#stalled = true;
+      const used = fdsInUse();
+      const limit = fdLimits()?.soft;
+      const exhausted = used !== undefined && limit !== undefined && used >= limit - 16;
       this.#opts.log(
-        `${this.#opts.name}: cannot accept new connections: too many open files ` +
-          `(${describeFdUse()}); ${waiting} waiting; open connections keep being served`,
+        `${this.#opts.name}: cannot accept new connections: ` +
+          (exhausted
+            ? "too many open files"
+            : "the listener stopped after running out of descriptors") +
+          ` (${used ?? "?"} descriptors in use, limit ${limit ?? "?"}); ${waiting} waiting; ` +
+          "open connections keep being served",
       );
     }
     this.#restart();
