@@ -6,7 +6,7 @@
 # 1 failed`, and so is a run where no guest test ran (a PI_FILTER matching
 # none): an empty run is not a pass.
 # The whole console goes to tests/pi/cache/console.log.
-#   PI_TIMEOUT  seconds QEMU may run (default 240)
+#   PI_TIMEOUT  seconds QEMU may run (default 480: the guest took 181 s with the host loaded, 112 s idle)
 #   PI_FILTER   extra `deno test` arguments for the guest, e.g. "--filter busy";
 #               a bare word is a name filter: PI_FILTER=busy is "--filter busy"
 # `run.sh --count` prints how many guest tests would run, without booting:
@@ -17,7 +17,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache="$here/cache"
-timeout_s=${PI_TIMEOUT:-240}
+timeout_s=${PI_TIMEOUT:-480}
 
 filter=${PI_FILTER:-}
 case "$filter" in
