@@ -49,6 +49,9 @@ import {
 } from "./epoll_protocol.ts";
 import type { TcpServerOptions } from "./node_net.ts";
 
+/** The worker's module (listed with `--include` in the compile tasks). */
+const WORKER_URL = new URL("./epoll_worker.ts", import.meta.url);
+
 /** How long `close()` waits for the worker to close its connections, in ms. */
 const CLOSE_WAIT_MS = 1000;
 
@@ -75,6 +78,21 @@ export function epollSupport(): { ok: boolean; why: string } {
     ffi = "denied";
   }
   if (ffi !== "granted") return { ok: false, why: "no --allow-ffi" };
+  if (WORKER_URL.protocol === "file:") {
+    // Starting a worker from a file reads it (a compiled binary embeds it instead).
+    let read: Deno.PermissionState;
+    try {
+      read = Deno.permissions.querySync({ name: "read", path: WORKER_URL }).state;
+    } catch {
+      read = "denied";
+    }
+    if (read !== "granted") {
+      return {
+        ok: false,
+        why: "no --allow-read for its worker module (server/tcp/epoll_worker.ts)",
+      };
+    }
+  }
   try {
     libc();
   } catch (e) {
@@ -226,7 +244,7 @@ class WorkerHost {
     const shared = new SharedArrayBuffer(SHARED_BYTES);
     this.#shared = new Int32Array(shared);
     this.#sharedBytes = new Uint8Array(shared);
-    this.#worker = new Worker(new URL("./epoll_worker.ts", import.meta.url), {
+    this.#worker = new Worker(WORKER_URL, {
       type: "module",
       name: "ledctl tcp (epoll)",
     });

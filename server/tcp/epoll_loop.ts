@@ -78,6 +78,8 @@ const LINGER_BYTES = 1 << 20;
 const HIGH_WATER = 16 * 1024;
 /** The buffer replies are encoded into before `send`. */
 const WRITE_SCRATCH = 256 * 1024;
+/** Replies up to this many characters are copied byte by byte when ASCII. */
+const ASCII_INLINE = 512;
 
 /** libc and the calling thread's errno cell (`errnoView()`). */
 export interface Sys {
@@ -394,9 +396,10 @@ class Conn implements Connection {
   #drained(): void {
     if (this.#ending) {
       if (this.#finSent) return;
+      // The peer is done sending and everything was read: close() sends our FIN.
+      if (this.#peerEof) return this.destroy();
       if (this.#loop.sys.c.shutdown(this.fd, SHUT_WR) !== 0) return this.destroy(); // ENOTCONN: reset
       this.#finSent = true;
-      if (this.#peerEof) this.destroy();
       return;
     }
     if (this.#needDrain) {
@@ -602,7 +605,20 @@ export class EpollLoop {
 
   /** `text` as UTF-8, in the scratch buffer when it fits. */
   encode(text: string): { bytes: Uint8Array; length: number } {
-    if (text.length * 3 <= this.#scratch.length) {
+    const n = text.length;
+    if (n <= ASCII_INLINE) {
+      // Replies are short ASCII lines: copying them here costs less than
+      // a call into the runtime's encoder.
+      const out = this.#scratch;
+      let i = 0;
+      for (; i < n; i++) {
+        const ch = text.charCodeAt(i);
+        if (ch >= 0x80) break;
+        out[i] = ch;
+      }
+      if (i === n) return { bytes: out, length: n };
+    }
+    if (n * 3 <= this.#scratch.length) {
       const { written } = this.#encoder.encodeInto(text, this.#scratch);
       return { bytes: this.#scratch, length: written };
     }
@@ -613,9 +629,9 @@ export class EpollLoop {
   /** A connection closed: forget its descriptor (its generation moves on) and close it. */
   release(c: Conn): void {
     this.#conns.remove(c.fd);
-    // close() alone takes it out of the set only once no other reference to
-    // the socket is left (a child between fork and exec could hold one).
-    if (c.mask !== 0) this.#ctlFd(EPOLL_CTL_DEL, c.fd, 0);
+    // close() takes it out of the set (no EPOLL_CTL_DEL: a syscall per
+    // connection). Were another reference to the socket left (a child
+    // between fork and exec), its events would name an old generation.
     c.mask = 0;
     this.#closeFd(c.fd, "connection");
     this.#checkDone();
