@@ -259,6 +259,12 @@ function start(m: Extract<ToWorker, { t: "init" }>): void {
 const ITERATIONS_PER_TURN = 64;
 /** Nor longer than this, in ms (the runtime's own tasks: GC finalizers…). */
 const MS_PER_TURN = 5;
+/**
+ * The longest wait without a turn, in ms. V8 gives memory back to the
+ * system from tasks the event loop runs (its memory reducer): a worker
+ * that blocked for good once idle kept 60 MB it no longer used.
+ */
+const IDLE_TURN_MS = 1000;
 
 /**
  * The loop. One iteration: send what was written, wait (blocking, unless
@@ -266,23 +272,28 @@ const MS_PER_TURN = 5;
  * fell due, send again. Between iterations, promise reactions run (an
  * `await`); the event loop gets a full turn (`setImmediate`: the main
  * thread's messages are handled then) when messages wait, when a session
- * has follow-ups to settle, and at least every 64 iterations or 5 ms. A
- * turn costs ~10 µs, as much as a round trip's own work: at low load
- * every iteration would pay it.
+ * has follow-ups to settle, at least every 64 iterations or 5 ms, and
+ * after a second idle (so that V8's own tasks run). A turn costs ~10 µs,
+ * as much as a round trip's own work: at low load every iteration would
+ * pay it.
  */
 function run(sys: Sys, loop: EpollLoop, clock: LoopClock, events: EventArray): void {
   const { c, errno } = sys;
-  const iterate = () => {
+  /** Returns true when it waited the idle cap out: time for a turn. */
+  const iterate = (): boolean => {
     epoch++;
     const busy = loop.prepare();
     const waiting = Atomics.load(shared, POSTED) !== handled;
-    const timeout = busy || waiting ? 0 : clock.timeoutMs();
+    let timeout = busy || waiting ? 0 : clock.timeoutMs();
+    const capped = timeout < 0 || timeout > IDLE_TURN_MS;
+    if (capped) timeout = IDLE_TURN_MS;
     proxy!.flushCount(timeout !== 0);
     const n = c.epoll_wait(loop.epfd, events.bytes, MAX_EVENTS, timeout);
     if (n < 0 && errno[0] !== Errno.EINTR) throw new SysError("epoll_wait", "", errno[0]);
     if (n > 0) loop.handle(events, n);
     clock.runDue();
     loop.prepare();
+    return capped && n === 0;
   };
   const turn = async () => {
     const since = performance.now();
@@ -294,9 +305,9 @@ function run(sys: Sys, loop: EpollLoop, clock: LoopClock, events: EventArray): v
         self.close();
         return;
       }
-      iterate();
+      const idle = iterate();
       if (
-        loop.settling || Atomics.load(shared, POSTED) !== handled ||
+        idle || loop.settling || Atomics.load(shared, POSTED) !== handled ||
         i + 1 >= ITERATIONS_PER_TURN || performance.now() - since >= MS_PER_TURN
       ) {
         loop.settling = false;
