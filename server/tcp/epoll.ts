@@ -200,6 +200,9 @@ export class EpollServer {
     // The process's reserve descriptor, so that exhaustion can be counted (as node's listener).
     keepSpareFd();
     const port = options.port ?? 10000;
+    if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+      throw new RangeError(`port must be a whole number from 0 to 65535, got ${port}`);
+    }
     if (opts.clock !== realClock) {
       const h = InThreadHost.start(service, opts, host, port);
       return new EpollServer(h, h.address, h.port);

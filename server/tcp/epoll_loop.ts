@@ -258,6 +258,9 @@ class Conn implements Connection {
   }
 
   keepAlive(): void {
+    // As node's engine: if it cannot be set (it can on any TCP socket we
+    // own), the watcher still works; a vanished peer is then found only
+    // once its unsent EVENT lines pass the session's watch backlog.
     if (!this.#closed) setKeepAlive(this.fd, { idleS: 30, intervalS: 10, count: 3 });
   }
 
