@@ -6,14 +6,33 @@
  * Every wait is on an event: a log line the server writes synchronously
  * when a timer fires (verbose mode), or a line the client reads.
  *
+ * Each test runs once per TCP engine (`tcpEngines()` in tests/harness.ts),
+ * each engine started in this process through {@linkcode LISTEN}.
+ *
  * @module
  */
 import assert from "node:assert/strict";
 import { FakeClock } from "../hal/clock.ts";
 import { openLed } from "../hal/select.ts";
-import { RawClient } from "../tests/harness.ts";
+import { RawClient, type TcpEngine, tcpTest } from "../tests/harness.ts";
 import { LedService } from "../core/led_service.ts";
-import { TcpServer } from "./tcp/node_net.ts";
+import type { TcpServerHandle } from "./tcp/mod.ts";
+import { EpollServer } from "./tcp/epoll.ts";
+import { TcpServer, type TcpServerOptions } from "./tcp/node_net.ts";
+
+/** Starts one engine's server in this process, on the test's clock and log. */
+type Listen = (service: LedService, options: TcpServerOptions) => Promise<TcpServerHandle>;
+
+/**
+ * How each TCP engine is started in this process: the one place to add an
+ * engine to these tests (a new engine name without an entry here is a type
+ * error). With the fake clock, the epoll engine runs its loop on this
+ * thread rather than in its worker (server/tcp/epoll.ts).
+ */
+const LISTEN: Record<TcpEngine, Listen> = {
+  epoll: (service, options) => EpollServer.listen(service, options),
+  node: (service, options) => TcpServer.listen(service, options),
+};
 
 /** The server's log, with waits for a line. */
 class Log {
@@ -35,11 +54,14 @@ class Log {
   }
 }
 
-async function setup(options: { idleTimeoutMs?: number; frameTimeoutMs?: number } = {}) {
+async function setup(
+  engine: TcpEngine,
+  options: { idleTimeoutMs?: number; frameTimeoutMs?: number } = {},
+) {
   const clock = new FakeClock();
   const log = new Log();
   const service = new LedService(await openLed("mock"), { log: () => {} });
-  const server = await TcpServer.listen(service, {
+  const server = await LISTEN[engine](service, {
     port: 0,
     clock,
     log: log.push,
@@ -63,8 +85,8 @@ async function setup(options: { idleTimeoutMs?: number; frameTimeoutMs?: number 
 
 const IDLE = /^idle timeout for client #1 /;
 
-Deno.test("a silent client is closed at exactly the idle timeout", async () => {
-  await using t = await setup();
+tcpTest("a silent client is closed at exactly the idle timeout", async (engine) => {
+  await using t = await setup(engine);
   t.clock.advance(9_999);
   assert.ok(!t.log.has(IDLE), "closed before 10 s of silence");
   t.clock.advance(1);
@@ -73,8 +95,8 @@ Deno.test("a silent client is closed at exactly the idle timeout", async () => {
   assert.equal(await t.client.readLine(), null);
 });
 
-Deno.test("the idle timeout counts from the last byte, not from the last check", async () => {
-  await using t = await setup();
+tcpTest("the idle timeout counts from the last byte, not from the last check", async (engine) => {
+  await using t = await setup(engine);
   t.clock.advance(6_000);
   assert.equal(await t.client.ask("status"), "OK off"); // a byte at 6 s
   t.clock.advance(4_000); // 10 s: the first check finds 4 s of silence
@@ -84,8 +106,8 @@ Deno.test("the idle timeout counts from the last byte, not from the last check",
   assert.ok(t.log.has(IDLE), "closed late: the timer was re-armed with more than the time left");
 });
 
-Deno.test("a line without newline is answered at exactly the frame timeout", async () => {
-  await using t = await setup({ frameTimeoutMs: 100 });
+tcpTest("a line without newline is answered at exactly the frame timeout", async (engine) => {
+  await using t = await setup(engine, { frameTimeoutMs: 100 });
   // One write: the reply to the first line shows the server has read the
   // whole chunk, so the partial "status" is waiting with its timer armed.
   await t.client.write("hello a\nstatus");
@@ -97,8 +119,8 @@ Deno.test("a line without newline is answered at exactly the frame timeout", asy
   assert.equal(await t.client.readLine(), "OK off");
 });
 
-Deno.test("a watcher holds no timer while silent and is never idle-closed", async () => {
-  await using t = await setup();
+tcpTest("a watcher holds no timer while silent and is never idle-closed", async (engine) => {
+  await using t = await setup(engine);
   const idle = t.clock.pending; // the session's idle timer and the listener's check
   assert.match((await t.client.ask("watch"))!, /^OK watching/);
   assert.equal(t.clock.pending, idle - 1, "the watcher kept its idle timer");

@@ -8,7 +8,7 @@
  * port, an ERR reply.
  */
 import assert from "node:assert/strict";
-import { ledctlCommand, runLedctl, ServerProcess } from "./harness.ts";
+import { ledctlCommand, runLedctl, ServerProcess, tcpTest } from "./harness.ts";
 import { readTrace } from "../hal/mock.ts";
 
 for (const sub of ["serve", "send", "clients", "watch", "led", "doctor"]) {
@@ -62,8 +62,8 @@ for (const [args, re] of usageErrors) {
   });
 }
 
-Deno.test("send: OK exits 0, ERR exits 1, nobody listening exits 1 with advice", async () => {
-  await using server = await ServerProcess.start();
+tcpTest("send: OK exits 0, ERR exits 1, nobody listening exits 1 with advice", async (engine) => {
+  await using server = await ServerProcess.start([], { engine });
   const port = String(server.port);
   const ok = await runLedctl(["send", "--port", port, "clignote", "2,5"]);
   assert.deepEqual([ok.code, ok.stdout], [0, "OK blink 2.5 Hz\n"]);
@@ -79,8 +79,8 @@ Deno.test("send: OK exits 0, ERR exits 1, nobody listening exits 1 with advice",
   );
 });
 
-Deno.test("clients: the seed demo, each client named in its reply", async () => {
-  await using server = await ServerProcess.start();
+tcpTest("clients: the seed demo, each client named in its reply", async (engine) => {
+  await using server = await ServerProcess.start([], { engine });
   const r = await runLedctl(["clients", "--count", "3", "--port", String(server.port)]);
   assert.equal(r.code, 0, r.stderr);
   for (const n of [1, 2, 3]) {

@@ -1,15 +1,95 @@
 /**
  * Test harness: runs `ledctl` as a real process and talks to it over real
  * TCP on loopback. Waits on output lines and socket events, never on sleeps.
+ * The TCP suites register each test once per TCP engine ({@linkcode tcpTest}
+ * over {@linkcode tcpEngines}), named `[engine] …`.
  *
  * @module
  */
 import { type Edge, readTrace } from "../hal/mock.ts";
+import { ENGINE_NAMES, type EngineName } from "../server/tcp/mod.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const deno = Deno.env.get("LEDCTL_DENO") ?? Deno.execPath();
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+
+/** A TCP engine asked for by name (`serve --tcp-engine <engine>`), not `auto`. */
+export type TcpEngine = Exclude<EngineName, "auto">;
+
+/** Whether this machine can run `engine` (epoll: Linux on x86-64 or aarch64, through FFI). */
+function canRun(engine: string): boolean {
+  if (engine !== "epoll") return true;
+  return Deno.build.os === "linux" && ["x86_64", "aarch64"].includes(Deno.build.arch);
+}
+
+/**
+ * The TCP engines every TCP suite runs against, the one place that lists
+ * them: each engine `--tcp-engine` accepts (server/tcp/mod.ts's
+ * `ENGINE_NAMES`, without `auto`) that this machine can run: `node` always,
+ * `epoll` as soon as it is built, on Linux x86-64 and aarch64. The
+ * environment variable `LEDCTL_TCP_ENGINE=<engine>` keeps just that one
+ * (to debug one engine); an engine not in the list is an error.
+ */
+export function tcpEngines(): TcpEngine[] {
+  const all = (ENGINE_NAMES.filter((e) => e !== "auto") as TcpEngine[]).filter(canRun);
+  const only = Deno.env.get("LEDCTL_TCP_ENGINE");
+  if (only === undefined || only === "") return all;
+  if (!(all as string[]).includes(only)) {
+    throw new Error(
+      `LEDCTL_TCP_ENGINE=${only}: not an engine this machine runs; use one of ${all.join(", ")}`,
+    );
+  }
+  return [only as TcpEngine];
+}
+
+/** A test of {@linkcode tcpTest}: it gets the engine to run the server on. */
+export type TcpTestDefinition = Omit<Deno.TestDefinition, "fn"> & {
+  fn: (engine: TcpEngine, t: Deno.TestContext) => void | Promise<void>;
+};
+
+/**
+ * Registers one test per engine of {@linkcode tcpEngines}, named
+ * `[engine] name`; `fn` gets the engine (to pass to
+ * {@linkcode ServerProcess.start} or to `--tcp-engine`).
+ *
+ * @example
+ * ```ts
+ * import { RawClient, ServerProcess, tcpTest } from "./harness.ts";
+ * tcpTest("quit says bye", async (engine) => {
+ *   await using server = await ServerProcess.start([], { engine });
+ *   using c = await RawClient.connect(server.port);
+ *   console.log(await c.ask("quit"));
+ * });
+ * ```
+ */
+export function tcpTest(
+  name: string,
+  fn: (engine: TcpEngine, t: Deno.TestContext) => void | Promise<void>,
+): void;
+export function tcpTest(def: TcpTestDefinition): void;
+export function tcpTest(
+  nameOrDef: string | TcpTestDefinition,
+  fn?: (engine: TcpEngine, t: Deno.TestContext) => void | Promise<void>,
+): void {
+  const def = typeof nameOrDef === "string" ? { name: nameOrDef, fn: fn! } : nameOrDef;
+  for (const engine of tcpEngines()) {
+    Deno.test({ ...def, name: `[${engine}] ${def.name}`, fn: (t) => def.fn(engine, t) });
+  }
+}
+
+/** Resident memory of process `pid` in KiB (VmRSS). */
+export async function rssKiB(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]);
+}
+
+/** How many descriptors process `pid` has open (its entries in /proc/PID/fd). */
+export async function fdCount(pid: number): Promise<number> {
+  let n = 0;
+  for await (const _ of Deno.readDir(`/proc/${pid}/fd`)) n++;
+  return n;
+}
 
 /** The argv that runs ledctl from source (or the binary in LEDCTL_BIN). */
 export function ledctlArgv(args: string[]): string[] {
@@ -173,12 +253,16 @@ export class ServerProcess implements AsyncDisposable {
   }
 
   /**
-   * Starts `ledctl serve --port 0 --http off --led mock?trace=…` plus `args`
-   * and waits for its "listening" line.
+   * Starts `ledctl serve --port 0 --http off --led mock?trace=…
+   * [--tcp-engine <engine>]` plus `args` and waits for its "listening"
+   * line. With `engine`, it also checks that the server says it runs that
+   * engine (a silent fallback would test the other one).
    */
   static async start(
     args: string[] = [],
     options: {
+      /** The TCP engine to ask for; none: the server's default (`auto`). */
+      engine?: TcpEngine;
       trace?: boolean;
       /** Runs the server through this command, e.g. `["prlimit", "--nofile=256:256", "--"]`. */
       prefix?: string[];
@@ -190,6 +274,7 @@ export class ServerProcess implements AsyncDisposable {
       : undefined;
     const base = ["serve", "--port", "0", "--http", "off"];
     if (trace && !args.includes("--led")) base.push("--led", `mock?trace=${trace}`);
+    if (options.engine) base.push("--tcp-engine", options.engine);
     const p = new ServerProcess(
       ledctlCommand([...base, ...args], options.env, options.prefix).spawn(),
     );
@@ -203,6 +288,16 @@ export class ServerProcess implements AsyncDisposable {
       }),
     ]);
     p.port = Number(m[1]);
+    if (options.engine) {
+      // "hh:mm:ss tcp engine: <engine> (<why>)", printed before "listening".
+      const said = p.stdout.all.map((l) => l.match(/\btcp engine: (\S+) .*/)).find((m) => m);
+      if (said?.[1] !== options.engine) {
+        await p[Symbol.asyncDispose]();
+        throw new Error(
+          `asked for --tcp-engine ${options.engine}, the server says: ${said?.[0] ?? "nothing"}`,
+        );
+      }
+    }
     return p;
   }
 

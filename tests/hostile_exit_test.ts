@@ -7,7 +7,14 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { ledctlCommand, Lines, RawClient, ServerProcess, waitForTraceEdges } from "./harness.ts";
+import {
+  ledctlCommand,
+  Lines,
+  RawClient,
+  ServerProcess,
+  tcpTest,
+  waitForTraceEdges,
+} from "./harness.ts";
 import { readTrace } from "../hal/mock.ts";
 
 async function lightUp(server: ServerProcess): Promise<void> {
@@ -22,8 +29,8 @@ async function assertLedOff(server: ServerProcess): Promise<void> {
   assert.ok(edges.length > 0 && !edges.at(-1)!.level, `LED left lit: ${JSON.stringify(edges)}`);
 }
 
-Deno.test("SIGHUP turns the LED off and exits 0", async () => {
-  await using server = await ServerProcess.start();
+tcpTest("SIGHUP turns the LED off and exits 0", async (engine) => {
+  await using server = await ServerProcess.start([], { engine });
   await lightUp(server);
   assert.equal(await server.stop("SIGHUP"), 0);
   await assertLedOff(server);
@@ -37,8 +44,11 @@ Deno.test("SIGHUP turns the LED off and exits 0", async () => {
 
 for (const kind of ["throw", "reject"] as const) {
   const what = kind === "throw" ? "an uncaught error" : "an unhandled rejection";
-  Deno.test(`${what} turns the LED off, prints one line and exits 1`, async () => {
-    await using server = await ServerProcess.start([], { env: { LEDCTL_TEST_FAULT: kind } });
+  tcpTest(`${what} turns the LED off, prints one line and exits 1`, async (engine) => {
+    await using server = await ServerProcess.start([], {
+      engine,
+      env: { LEDCTL_TEST_FAULT: kind },
+    });
     await lightUp(server);
     server.child.kill("SIGUSR2");
     const { code } = await server.child.status;
@@ -54,8 +64,8 @@ for (const kind of ["throw", "reject"] as const) {
   });
 }
 
-Deno.test("a second signal during shutdown does not skip turning the LED off", async () => {
-  await using server = await ServerProcess.start();
+tcpTest("a second signal during shutdown does not skip turning the LED off", async (engine) => {
+  await using server = await ServerProcess.start([], { engine });
   await lightUp(server);
   server.child.kill("SIGINT");
   server.child.kill("SIGINT");

@@ -8,10 +8,10 @@
  * (protocol/testdata/vectors.tsv) cover many more at the parser level.
  */
 import assert from "node:assert/strict";
-import { RawClient, runLedctl, ServerProcess } from "./harness.ts";
+import { RawClient, runLedctl, ServerProcess, tcpTest } from "./harness.ts";
 
-Deno.test("100 concurrent clients each get their own named reply", async () => {
-  await using server = await ServerProcess.start();
+tcpTest("100 concurrent clients each get their own named reply", async (engine) => {
+  await using server = await ServerProcess.start([], { engine });
   const clients = await Promise.all(
     Array.from({ length: 100 }, () => RawClient.connect(server.port)),
   );
@@ -32,21 +32,21 @@ Deno.test("100 concurrent clients each get their own named reply", async () => {
   }
 });
 
-Deno.test("an idle client gets ERR idle-timeout, then a FIN (not a reset)", async () => {
-  await using server = await ServerProcess.start(["--idle-timeout", "300ms"]);
+tcpTest("an idle client gets ERR idle-timeout, then a FIN (not a reset)", async (engine) => {
+  await using server = await ServerProcess.start(["--idle-timeout", "300ms"], { engine });
   using c = await RawClient.connect(server.port);
   assert.equal(await c.readLine(), "ERR idle-timeout no data for 300 ms; closing");
   assert.equal(await c.readLine(), null); // EOF: a FIN, a reset would reject
 });
 
-Deno.test("any byte is activity: a slow trickle keeps the connection open", async () => {
+tcpTest("any byte is activity: a slow trickle keeps the connection open", async (engine) => {
   // A long frame timeout so the partial line waits for its LF.
   await using server = await ServerProcess.start([
     "--idle-timeout",
     "400ms",
     "--frame-timeout",
     "30s",
-  ]);
+  ], { engine });
   using c = await RawClient.connect(server.port);
   // Spell "status\n" one byte every 100 ms: 700 ms in all, never 400 ms silent.
   // (The pauses are the stimulus, not a wait for something.)
@@ -58,8 +58,8 @@ Deno.test("any byte is activity: a slow trickle keeps the connection open", asyn
   assert.equal(await c.readLine(), "OK off");
 });
 
-Deno.test("a command without newline is answered after the frame timeout", async () => {
-  await using server = await ServerProcess.start();
+tcpTest("a command without newline is answered after the frame timeout", async (engine) => {
+  await using server = await ServerProcess.start([], { engine });
   using c = await RawClient.connect(server.port);
   await c.write("clignote 3");
   assert.equal(await c.readLine(), "OK blink 3 Hz");
@@ -67,9 +67,9 @@ Deno.test("a command without newline is answered after the frame timeout", async
   assert.equal(await c.ask("status"), "OK blink 3 Hz");
 });
 
-Deno.test("a command without newline is answered at half-close", async () => {
+tcpTest("a command without newline is answered at half-close", async (engine) => {
   // A long frame timeout, so only the half-close can complete the line.
-  await using server = await ServerProcess.start(["--frame-timeout", "30s"]);
+  await using server = await ServerProcess.start(["--frame-timeout", "30s"], { engine });
   using c = await RawClient.connect(server.port);
   await c.write("blink 4");
   await c.conn.closeWrite();
@@ -77,8 +77,8 @@ Deno.test("a command without newline is answered at half-close", async () => {
   assert.equal(await c.readLine(), null);
 });
 
-Deno.test("pipelined requests get one reply each, in order", async () => {
-  await using server = await ServerProcess.start();
+tcpTest("pipelined requests get one reply each, in order", async (engine) => {
+  await using server = await ServerProcess.start([], { engine });
   using c = await RawClient.connect(server.port);
   await c.write("on\r\nstatus\nblink 2,5\nstatus\noff\nstatus\n");
   const replies = [];
@@ -93,8 +93,8 @@ Deno.test("pipelined requests get one reply each, in order", async () => {
   ]);
 });
 
-Deno.test("each bad input gets its ERR and the server keeps serving", async () => {
-  await using server = await ServerProcess.start();
+tcpTest("each bad input gets its ERR and the server keeps serving", async (engine) => {
+  await using server = await ServerProcess.start([], { engine });
   using c = await RawClient.connect(server.port);
   assert.equal(await c.ask("blink 2"), "OK blink 2 Hz");
   const bad: [string | Uint8Array, RegExp][] = [
@@ -127,18 +127,21 @@ Deno.test("each bad input gets its ERR and the server keeps serving", async () =
   assert.equal(await c.ask("status"), "OK blink 2 Hz");
 });
 
-Deno.test("a 64 KB line gets ERR line-too-long and a close; others are still served", async () => {
-  await using server = await ServerProcess.start();
-  using other = await RawClient.connect(server.port);
-  using c = await RawClient.connect(server.port);
-  await c.write("blink " + "9".repeat(65536) + "\n");
-  assert.equal(await c.readLine(), "ERR line-too-long line exceeds 1024 bytes; closing");
-  assert.equal(await c.readLine(), null);
-  assert.equal(await other.ask("on"), "OK on");
-});
+tcpTest(
+  "a 64 KB line gets ERR line-too-long and a close; others are still served",
+  async (engine) => {
+    await using server = await ServerProcess.start([], { engine });
+    using other = await RawClient.connect(server.port);
+    using c = await RawClient.connect(server.port);
+    await c.write("blink " + "9".repeat(65536) + "\n");
+    assert.equal(await c.readLine(), "ERR line-too-long line exceeds 1024 bytes; closing");
+    assert.equal(await c.readLine(), null);
+    assert.equal(await other.ask("on"), "OK on");
+  },
+);
 
-Deno.test("above --max-clients a newcomer gets ERR busy and a close", async () => {
-  await using server = await ServerProcess.start(["--max-clients", "3", "--verbose"]);
+tcpTest("above --max-clients a newcomer gets ERR busy and a close", async (engine) => {
+  await using server = await ServerProcess.start(["--max-clients", "3", "--verbose"], { engine });
   const held = await Promise.all([1, 2, 3].map(() => RawClient.connect(server.port)));
   try {
     // Make sure all three are accepted (answered) before the fourth comes.
@@ -159,16 +162,16 @@ Deno.test("above --max-clients a newcomer gets ERR busy and a close", async () =
   }
 });
 
-Deno.test("quit says bye and closes", async () => {
-  await using server = await ServerProcess.start();
+tcpTest("quit says bye and closes", async (engine) => {
+  await using server = await ServerProcess.start([], { engine });
   using c = await RawClient.connect(server.port);
   assert.equal(await c.ask("quit"), "OK bye");
   assert.equal(await c.readLine(), null);
 });
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  Deno.test(`${signal} turns the LED off, closes clients and exits 0`, async () => {
-    await using server = await ServerProcess.start();
+  tcpTest(`${signal} turns the LED off, closes clients and exits 0`, async (engine) => {
+    await using server = await ServerProcess.start([], { engine });
     using c = await RawClient.connect(server.port);
     assert.equal(await c.ask("blink 20"), "OK blink 20 Hz");
     await server.waitForEdges(6); // it has really blinked a few times
@@ -181,16 +184,16 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-Deno.test("LED changes are logged with the client that made them", async () => {
-  await using server = await ServerProcess.start();
+tcpTest("LED changes are logged with the client that made them", async (engine) => {
+  await using server = await ServerProcess.start([], { engine });
   using c = await RawClient.connect(server.port);
   await c.ask("hello from Ada");
   await c.ask("blink 3");
   await server.stdout.waitFor(/LED blink 3 Hz {2}← client #1 127\.0\.0\.1:\d+ \(Ada\)$/);
 });
 
-Deno.test("with --token, commands need auth first and a wrong token closes", async () => {
-  await using server = await ServerProcess.start(["--token", "s3cret-token"]);
+tcpTest("with --token, commands need auth first and a wrong token closes", async (engine) => {
+  await using server = await ServerProcess.start(["--token", "s3cret-token"], { engine });
   using c = await RawClient.connect(server.port);
   assert.match((await c.ask("on")) ?? "", /^ERR auth this server needs a token/);
   assert.equal(await c.ask("auth s3cret-token"), "OK auth");
@@ -209,8 +212,8 @@ Deno.test("with --token, commands need auth first and a wrong token closes", asy
   assert.equal(sent.stdout.trim(), "OK off");
 });
 
-Deno.test("a port in use is one clear line and exit 1", async () => {
-  await using first = await ServerProcess.start();
+tcpTest("a port in use is one clear line and exit 1", async (engine) => {
+  await using first = await ServerProcess.start([], { engine });
   const r = await runLedctl([
     "serve",
     "--port",
@@ -219,6 +222,8 @@ Deno.test("a port in use is one clear line and exit 1", async () => {
     "off",
     "--led",
     "mock",
+    "--tcp-engine",
+    engine,
   ]);
   assert.equal(r.code, 1);
   assert.match(
@@ -228,7 +233,7 @@ Deno.test("a port in use is one clear line and exit 1", async () => {
   assert.equal(r.stderr.trim().split("\n").length, 1);
 });
 
-Deno.test("an address not on this machine is one clear line and exit 1", async () => {
+tcpTest("an address not on this machine is one clear line and exit 1", async (engine) => {
   const r = await runLedctl([
     "serve",
     "--host",
@@ -239,6 +244,8 @@ Deno.test("an address not on this machine is one clear line and exit 1", async (
     "off",
     "--led",
     "mock",
+    "--tcp-engine",
+    engine,
   ]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /192\.0\.2\.1 is not an address of this machine/);

@@ -3,10 +3,10 @@
  * connection is not closed as idle; `ledctl watch` prints the changes.
  */
 import assert from "node:assert/strict";
-import { ledctlCommand, Lines, RawClient, runLedctl, ServerProcess } from "./harness.ts";
+import { ledctlCommand, Lines, RawClient, runLedctl, ServerProcess, tcpTest } from "./harness.ts";
 
-Deno.test("a watcher gets an EVENT line for each change another client makes", async () => {
-  await using server = await ServerProcess.start();
+tcpTest("a watcher gets an EVENT line for each change another client makes", async (engine) => {
+  await using server = await ServerProcess.start([], { engine });
   using watcher = await RawClient.connect(server.port);
   using other = await RawClient.connect(server.port);
   assert.equal(
@@ -25,8 +25,8 @@ Deno.test("a watcher gets an EVENT line for each change another client makes", a
   assert.equal(await watcher.ask("status"), "OK off");
 });
 
-Deno.test("a watching connection is not closed as idle; a silent plain one is", async () => {
-  await using server = await ServerProcess.start(["--idle-timeout", "300ms"]);
+tcpTest("a watching connection is not closed as idle; a silent plain one is", async (engine) => {
+  await using server = await ServerProcess.start(["--idle-timeout", "300ms"], { engine });
   using watcher = await RawClient.connect(server.port);
   using plain = await RawClient.connect(server.port);
   await watcher.write("watch\n");
@@ -39,8 +39,8 @@ Deno.test("a watching connection is not closed as idle; a silent plain one is", 
   assert.equal(await watcher.readLine(), "EVENT on", "the watcher is still connected");
 });
 
-Deno.test("ledctl watch prints the state now and at each change; Ctrl-C exits 0", async () => {
-  await using server = await ServerProcess.start();
+tcpTest("ledctl watch prints the state now and at each change; Ctrl-C exits 0", async (engine) => {
+  await using server = await ServerProcess.start([], { engine });
   const child = ledctlCommand(["watch", "--port", String(server.port)]).spawn();
   const out = new Lines(child.stdout);
   const err = new Lines(child.stderr);
@@ -52,8 +52,8 @@ Deno.test("ledctl watch prints the state now and at each change; Ctrl-C exits 0"
   await Promise.all([out.done, err.done]);
 });
 
-Deno.test("ledctl watch exits 1 with the reason when the server goes away", async () => {
-  const server = await ServerProcess.start();
+tcpTest("ledctl watch exits 1 with the reason when the server goes away", async (engine) => {
+  const server = await ServerProcess.start([], { engine });
   const child = ledctlCommand(["watch", "--port", String(server.port)]).spawn();
   const out = new Lines(child.stdout);
   const err = new Lines(child.stderr);

@@ -4,7 +4,7 @@
  * close at once (seed 001's clientLed.py). Both must work unmodified.
  */
 import assert from "node:assert/strict";
-import { ServerProcess } from "../harness.ts";
+import { ServerProcess, tcpTest } from "../harness.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 const hasPython = await new Deno.Command("python3", {
@@ -28,11 +28,11 @@ async function python(script: string, args: string[]) {
   };
 }
 
-Deno.test({
+tcpTest({
   name: "seed 000's client gets a reply naming it",
   ignore: !hasPython, // python3 missing: reported as ignored (CI counts it as failed)
-  async fn() {
-    await using server = await ServerProcess.start();
+  async fn(engine) {
+    await using server = await ServerProcess.start([], { engine });
     const r = await python("seed000_client.py", [String(server.port)]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(
@@ -42,11 +42,11 @@ Deno.test({
   },
 });
 
-Deno.test({
+tcpTest({
   name: "seed 001's clientLed.py makes the LED blink at the asked rate",
   ignore: !hasPython, // python3 missing: reported as ignored (CI counts it as failed)
-  async fn() {
-    await using server = await ServerProcess.start();
+  async fn(engine) {
+    await using server = await ServerProcess.start([], { engine });
     const r = await python("clientLed.py", ["4", String(server.port)]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /sending\s+clignote 4/);
