@@ -382,6 +382,8 @@ export class DenoWatch {
 /** The test modules whose source holds `name` as a string literal: Deno's
  * warning under --parallel names a test but not its module. */
 export function locateTest(name: string, sources: Map<string, string>): string[] {
+  // Tests registered once per TCP engine are named `[engine] …` at run time.
+  name = name.replace(/^\[[\w-]+\] /, "");
   const forms = [
     JSON.stringify(name),
     `'${name.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`,

@@ -274,4 +274,6 @@ Deno.test("locateTest finds the module that names a test", () => {
   assert.deepEqual(locateTest("it's here", sources), ["./b_test.ts"]);
   assert.deepEqual(locateTest("tpl", sources), ["./c_test.ts"]);
   assert.deepEqual(locateTest("nowhere", sources), []);
+  // A test registered per TCP engine runs as "[engine] name".
+  assert.deepEqual(locateTest("[epoll] h hang", sources), ["./a_test.ts"]);
 });
