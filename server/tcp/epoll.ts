@@ -24,7 +24,6 @@ import { realClock } from "../../hal/clock.ts";
 import { HalError } from "../../hal/types.ts";
 import type { LedControl } from "../../core/led_service.ts";
 import { Errno, errnoView, type Libc, libc } from "../../sys/libc.ts";
-import { AuthLimiter } from "../auth_limit.ts";
 import { describeFdUse, keepSpareFd } from "../fd_limit.ts";
 import type { SessionOptions } from "../session.ts";
 import {
@@ -47,7 +46,7 @@ import {
   SHARED_BYTES,
   type ToWorker,
 } from "./epoll_protocol.ts";
-import type { TcpServerOptions } from "./node_net.ts";
+import { resolveTcpOptions, type TcpServerOptions } from "./node_net.ts";
 
 /** The worker's module (listed with `--include` in the compile tasks). */
 const WORKER_URL = new URL("./epoll_worker.ts", import.meta.url);
@@ -99,36 +98,6 @@ export function epollSupport(): { ok: boolean; why: string } {
     return { ok: false, why: `libc does not load: ${(e as Error).message}` };
   }
   return { ok: true, why: `Linux ${arch} with --allow-ffi` };
-}
-
-/** Options with their defaults, checked (as the node engine does). */
-function resolveOptions(options: TcpServerOptions): SessionOptions & { maxClients: number } {
-  const opts = {
-    idleTimeoutMs: options.idleTimeoutMs ?? 10_000,
-    frameTimeoutMs: options.frameTimeoutMs ?? 100,
-    maxClients: options.maxClients ?? 1000,
-    clock: options.clock ?? realClock,
-    log: options.log ?? ((l: string) => console.log(l)),
-    verbose: options.verbose ?? false,
-    token: options.token,
-    maxWatchers: options.maxWatchers ??
-      Math.max(1, Math.min(100, (options.maxClients ?? 1000) - 1)),
-    authLimiter: options.authLimiter ?? new AuthLimiter({ log: options.log }),
-  };
-  for (
-    const [k, v] of [["idleTimeoutMs", opts.idleTimeoutMs], ["frameTimeoutMs", opts.frameTimeoutMs]]
-  ) {
-    if (!((v as number) >= 0 && Number.isFinite(v))) {
-      throw new RangeError(`${k} must be ≥ 0 ms, got ${v}`);
-    }
-  }
-  if (!(Number.isInteger(opts.maxClients) && opts.maxClients >= 1)) {
-    throw new RangeError(`maxClients must be a whole number ≥ 1, got ${opts.maxClients}`);
-  }
-  if (!(Number.isInteger(opts.maxWatchers) && opts.maxWatchers >= 1)) {
-    throw new RangeError(`maxWatchers must be a whole number ≥ 1, got ${opts.maxWatchers}`);
-  }
-  return opts;
 }
 
 /** An IP literal for `host`: itself, or the first address a name resolves to (as node's listen). */
@@ -193,7 +162,7 @@ export class EpollServer {
    * run ({@linkcode epollSupport}).
    */
   static async listen(service: LedControl, options: TcpServerOptions = {}): Promise<EpollServer> {
-    const opts = resolveOptions(options);
+    const opts = resolveTcpOptions(options);
     const support = epollSupport();
     if (!support.ok) throw new Error(`the epoll engine cannot run here: ${support.why}`);
     const host = await resolveHost(options.hostname ?? "127.0.0.1");

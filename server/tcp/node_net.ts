@@ -60,6 +60,47 @@ const REFUSE_LINGER_MS = 200;
 const MAX_REFUSING = 32;
 
 /**
+ * The options every TCP engine runs with: the defaults filled in, checked.
+ * Throws `RangeError` for a bad value.
+ *
+ * @example
+ * ```ts
+ * import { resolveTcpOptions } from "./node_net.ts";
+ * resolveTcpOptions({}).idleTimeoutMs; // 10000
+ * ```
+ */
+export function resolveTcpOptions(
+  options: TcpServerOptions,
+): SessionOptions & { maxClients: number } {
+  const opts = {
+    idleTimeoutMs: options.idleTimeoutMs ?? 10_000,
+    frameTimeoutMs: options.frameTimeoutMs ?? 100,
+    maxClients: options.maxClients ?? 1000,
+    clock: options.clock ?? realClock,
+    log: options.log ?? ((l: string) => console.log(l)),
+    verbose: options.verbose ?? false,
+    token: options.token,
+    maxWatchers: options.maxWatchers ??
+      Math.max(1, Math.min(100, (options.maxClients ?? 1000) - 1)),
+    authLimiter: options.authLimiter ?? new AuthLimiter({ log: options.log }),
+  };
+  for (
+    const [k, v] of [["idleTimeoutMs", opts.idleTimeoutMs], ["frameTimeoutMs", opts.frameTimeoutMs]]
+  ) {
+    if (!((v as number) >= 0 && Number.isFinite(v))) {
+      throw new RangeError(`${k} must be ≥ 0 ms, got ${v}`);
+    }
+  }
+  if (!(Number.isInteger(opts.maxClients) && opts.maxClients >= 1)) {
+    throw new RangeError(`maxClients must be a whole number ≥ 1, got ${opts.maxClients}`);
+  }
+  if (!(Number.isInteger(opts.maxWatchers) && opts.maxWatchers >= 1)) {
+    throw new RangeError(`maxWatchers must be a whole number ≥ 1, got ${opts.maxWatchers}`);
+  }
+  return opts;
+}
+
+/**
  * A running server.
  *
  * @example
@@ -95,37 +136,11 @@ export class TcpServer {
    * clear line), `RangeError` for bad options.
    */
   static listen(service: LedService, options: TcpServerOptions = {}): Promise<TcpServer> {
-    const opts: Opts = {
-      idleTimeoutMs: options.idleTimeoutMs ?? 10_000,
-      frameTimeoutMs: options.frameTimeoutMs ?? 100,
-      maxClients: options.maxClients ?? 1000,
-      clock: options.clock ?? realClock,
-      log: options.log ?? ((l) => console.log(l)),
-      verbose: options.verbose ?? false,
-      token: options.token,
-      maxWatchers: options.maxWatchers ??
-        Math.max(1, Math.min(100, (options.maxClients ?? 1000) - 1)),
-      authLimiter: options.authLimiter ?? new AuthLimiter({ log: options.log }),
-    };
-    for (
-      const [k, v] of [["idleTimeoutMs", opts.idleTimeoutMs], [
-        "frameTimeoutMs",
-        opts.frameTimeoutMs,
-      ]] as const
-    ) {
-      if (!(v >= 0 && Number.isFinite(v))) {
-        return Promise.reject(new RangeError(`${k} must be ≥ 0 ms, got ${v}`));
-      }
-    }
-    if (!(Number.isInteger(opts.maxClients) && opts.maxClients >= 1)) {
-      return Promise.reject(
-        new RangeError(`maxClients must be a whole number ≥ 1, got ${opts.maxClients}`),
-      );
-    }
-    if (!(Number.isInteger(opts.maxWatchers) && opts.maxWatchers >= 1)) {
-      return Promise.reject(
-        new RangeError(`maxWatchers must be a whole number ≥ 1, got ${opts.maxWatchers}`),
-      );
+    let opts: Opts;
+    try {
+      opts = resolveTcpOptions(options);
+    } catch (e) {
+      return Promise.reject(e);
     }
     const server = new TcpServer(service, opts);
     return GuardedListener.listen({
