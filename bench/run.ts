@@ -141,12 +141,16 @@ const TARGET = {
   idleLateMs: 100, // every idle close within 100 ms of the timeout (earlier issue)
   driftMs: 1, // blink drift under 1 ms (earlier issue), idle and under load
   /**
-   * Blink under full load: p99 |edge − schedule| ≤ 3 ms. The issue asks that
-   * the main thread's timers "keep their accuracy under full load"; 3 ms is
-   * the main-thread timer lag (p99) the prototype measured with its loop in
-   * a worker (2–3 ms, against 17–189 ms with the loop on the main thread).
+   * The issue asks that the main thread's timers "keep their accuracy under
+   * full load". Read as: under full load, blink drift < 1 ms, and the share
+   * of edges more than 3 ms off their schedule (skipped ones included) at
+   * most 1 point above the same engine's idle run just before. Relative to
+   * idle because this shared machine's timers miss now and then with
+   * nothing to do; 3 ms is the main-thread timer lag (p99) the prototype
+   * measured with its loop in a worker (17–189 ms with it on the main thread).
    */
-  loadedP99Ms: 3,
+  lateMs: 3,
+  offPoints: 1,
 };
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -334,7 +338,13 @@ async function blinkRun(
     await sleep(seconds * 1000 + 300);
     const loadResult = await loadRun;
     await s.stop();
-    const stats = blinkStats(parseTrace(await Deno.readTextFile(trace)), hz, 0, seconds * 1000);
+    const stats = blinkStats(
+      parseTrace(await Deno.readTextFile(trace)),
+      hz,
+      0,
+      seconds * 1000,
+      TARGET.lateMs,
+    );
     return { kind, hz, loaded: !!load, stats, load: loadResult };
   } catch (e) {
     await s.stop();
@@ -512,7 +522,7 @@ async function main(): Promise<number> {
     }
 
     // --- blink timing from the mock trace, per engine: 10 Hz and 100 Hz side by side
-    // on an idle server, then each alone under full load (nMax clients) ---
+    // on an idle server, then at once each alone under full load (nMax clients) ---
     if (parts.has("blink")) {
       await noteLoad();
       const show = (b: BlinkRun) =>
@@ -523,7 +533,9 @@ async function main(): Promise<number> {
             (b.stats
               ? `drift ${fix(b.stats.driftMs, 3)} ms, p99 |edge err| ${
                 fix(b.stats.p99ScheduleErrMs, 2)
-              } ms, ${b.stats.skipped} skipped${
+              } ms, ${
+                fix(b.stats.offShare * 100, 1)
+              } % off by > ${TARGET.lateMs} ms, ${b.stats.skipped} skipped${
                 b.load ? `; load ${int(num(b.load, "rps"))} rt/s${errText(b.load)}` : ""
               }`
               : `failed: ${b.error}`),
@@ -536,8 +548,6 @@ async function main(): Promise<number> {
         );
         for (const b of idleRuns) show(b);
         blinks.push(...idleRuns);
-      }
-      for (const kind of LEDCTL_KINDS) {
         for (const hz of [10, 100]) {
           const b = await blinkRun(
             bins,
@@ -633,21 +643,28 @@ async function main(): Promise<number> {
       );
     }
     if (parts.has("blink")) {
+      const pct = (x: number) => `${fix(x * 100, 1)} %`;
       const cell = (b: BlinkRun | undefined) =>
         b?.stats
-          ? `drift ${fix(b.stats.driftMs, 3)} ms, p99 ${
+          ? `drift ${fix(b.stats.driftMs, 3)} ms, ${pct(b.stats.offShare)} off, p99 ${
             fix(b.stats.p99ScheduleErrMs, 2)
           } ms, ${b.stats.skipped} skipped`
           : `failed${b?.error ? `: ${b.error}` : ""}`;
+      const loadedCell = (kind: LedctlKind, hz: number) => {
+        const idleOff = blinkOf(kind, hz, false)?.stats?.offShare ?? NaN;
+        return `${cell(blinkOf(kind, hz, true))} (idle ${pct(idleOff)} off)`;
+      };
       for (const hz of [10, 100]) {
-        const b = blinkOf("epoll", hz, true);
+        const b = blinkOf("epoll", hz, true)?.stats;
+        const idleOff = blinkOf("epoll", hz, false)?.stats?.offShare ?? NaN;
         target(
-          `blink ${hz} Hz under full load (${int(nMax)} clients): drift < ${TARGET.driftMs} ms, ` +
-            `p99 |edge − schedule| ≤ ${TARGET.loadedP99Ms} ms`,
-          cell(b),
-          !!b?.stats && Math.abs(b.stats.driftMs) < TARGET.driftMs &&
-            b.stats.p99ScheduleErrMs <= TARGET.loadedP99Ms,
-          cell(blinkOf("node", hz, true)),
+          `blink ${hz} Hz under full load (${int(nMax)} clients) keeps its idle accuracy: ` +
+            `drift < ${TARGET.driftMs} ms, edges > ${TARGET.lateMs} ms off (or skipped) ` +
+            `≤ idle + ${TARGET.offPoints} point`,
+          loadedCell("epoll", hz),
+          !!b && Math.abs(b.driftMs) < TARGET.driftMs &&
+            b.offShare * 100 <= idleOff * 100 + TARGET.offPoints,
+          loadedCell("node", hz),
         );
       }
       for (const hz of [10, 100]) {
@@ -849,6 +866,7 @@ async function main(): Promise<number> {
           "max |edge err| ms",
           "p99 |half-period err| ms",
           "skipped",
+          `> ${TARGET.lateMs} ms off %`,
         ],
         rows: LEDCTL_KINDS.flatMap((kind) =>
           [false, true].flatMap((loaded) =>
@@ -865,6 +883,7 @@ async function main(): Promise<number> {
                 fix(st?.maxScheduleErrMs ?? NaN, 3),
                 fix(st?.p99HalfErrMs ?? NaN, 3),
                 st ? String(st.skipped) : "—",
+                fix((st?.offShare ?? NaN) * 100, 1),
               ];
             })
           )

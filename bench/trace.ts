@@ -53,12 +53,21 @@ export interface BlinkStats {
   p99HalfErrMs: number;
   /** Scheduled edges that never happened (the blinker skips edges it is too late for). */
   skipped: number;
+  /**
+   * Share of the scheduled edges (0…1) more than `lateMs` from their
+   * schedule, skipped ones included: how often the main thread's timers
+   * miss, which a p99 capped at a half period (100 Hz: 5 ms) cannot say.
+   */
+  offShare: number;
+  /** The threshold of {@linkcode offShare}, ms. */
+  lateMs: number;
 }
 
 /**
  * Analyses the edges from the first rising edge at or after `fromMs` for
  * `windowMs`. Edge k is expected at `t0 + k / (2·hz)`; the line is high for
- * even k.
+ * even k. An edge more than `lateMs` off its schedule (or skipped) counts
+ * in {@linkcode BlinkStats.offShare}.
  *
  * Each recorded edge is given the k the blinker gave it: the blinker sets
  * the latest edge already due when its timer fires late (skipping the ones
@@ -74,6 +83,7 @@ export function blinkStats(
   hz: number,
   fromMs: number,
   windowMs: number,
+  lateMs = 3,
 ): BlinkStats {
   const start = edges.findIndex((e) => e.t >= fromMs && e.level === 1);
   if (start < 0) throw new Error(`no rising edge after ${fromMs} ms in the trace`);
@@ -84,6 +94,7 @@ export function blinkStats(
   const schedErrs: number[] = [];
   let maxErr = 0;
   let skipped = 0;
+  let off = 0;
   let last = 0;
   let prevK = 0;
   const early: number[] = [];
@@ -107,6 +118,7 @@ export function blinkStats(
     const err = win[i].t - (t0 + k * half);
     maxErr = Math.max(maxErr, Math.abs(err));
     schedErrs.push(Math.abs(err));
+    if (Math.abs(err) > lateMs) off++;
     last = err;
     if (win[i].t <= t0 + 1000) early.push(err);
     if (win[i].t >= end - 1000) late.push(err);
@@ -129,6 +141,8 @@ export function blinkStats(
     p99ScheduleErrMs: p99(schedErrs),
     p99HalfErrMs: p99(halfErrs),
     skipped,
+    offShare: (off + skipped) / Math.max(1, win.length + skipped),
+    lateMs,
   };
 }
 
