@@ -22,6 +22,7 @@ import assert from "node:assert/strict";
 import { parseCommand } from "../protocol/command.ts";
 import { err, ok } from "../protocol/reply.ts";
 import { formatState } from "../core/state.ts";
+import { prng } from "./harness.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const enc = new TextEncoder();
@@ -51,18 +52,6 @@ function denoReply(line: Uint8Array): string | undefined {
     default:
       return undefined; // hello, help, auth: server-only (the board answers differently)
   }
-}
-
-/** Mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const VERBS = [

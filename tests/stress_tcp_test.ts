@@ -34,7 +34,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { fdCount, RawClient, rssKiB, ServerProcess, tcpTest } from "./harness.ts";
+import { fdCount, prng, RawClient, rssKiB, ServerProcess, tcpTest } from "./harness.ts";
 
 const CLIENTS = 1000;
 const WATCHERS = 5;
@@ -92,18 +92,6 @@ const FIXED: [string, string][] = [
   ["dance", 'ERR unknown-command "dance" (try: help)'],
   ["blink", 'ERR bad-argument blink needs a frequency in Hz, e.g. "blink 2.5"'],
 ];
-
-/** A small seeded PRNG (mulberry32), so that a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A pause the client makes on purpose (the stimulus, not a wait for something). */
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
