@@ -6,7 +6,7 @@
  * @module
  */
 import { HalError, type LedDriver } from "../hal/types.ts";
-import { formatState, LED_OFF, type LedState } from "./state.ts";
+import { formatState, LED_OFF, type LedState, sameState } from "./state.ts";
 
 /** Something subscribers hear about. */
 export type ServiceEvent =
@@ -99,15 +99,17 @@ export class LedService implements LedControl {
   /**
    * Applies `state` on behalf of `by` (for the log). Resolves once the
    * driver has it; rejects with {@linkcode HalError} and keeps the previous
-   * state if the driver fails.
+   * state if the driver fails. Subscribers hear of it only when the state
+   * changed: `on` while on is logged, and makes no event.
    */
   request(state: LedState, by: string): Promise<void> {
     const run = async () => {
       if (this.#closed) throw new HalError("unavailable", "ledctl is shutting down");
       await this.#driver.apply(state);
+      const changed = !sameState(this.#state, state);
       this.#state = state;
       this.#log(`LED ${formatState(state)}  ← ${by}`);
-      this.#emit({ type: "state", state, by });
+      if (changed) this.#emit({ type: "state", state, by });
     };
     const p = this.#queue.then(run);
     this.#queue = p.catch(() => {});

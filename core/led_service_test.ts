@@ -94,3 +94,15 @@ Deno.test("the driver's note shows in command and status replies", async () => {
   d.note = undefined;
   assert.equal((await execute({ verb: "status" }, s, client)).reply, "OK blink 3 Hz");
 });
+
+Deno.test("a request for the state the LED is already in makes no event", async () => {
+  const s = new LedService(new RecordingDriver(), { log: () => {} });
+  const events: ServiceEvent[] = [];
+  s.subscribe((e) => events.push(e));
+  await s.request({ mode: "on" }, "a");
+  await s.request({ mode: "on" }, "b");
+  await s.request({ mode: "blink", hz: 2 }, "c");
+  await s.request({ mode: "blink", hz: 2 }, "d");
+  await s.request({ mode: "blink", hz: 2.5 }, "e");
+  assert.deepEqual(events.map((e) => e.type === "state" && e.by), ["a", "c", "e"]);
+});

@@ -262,7 +262,10 @@ export class Session {
       if (o instanceof Promise) {
         const rest = this.#keep(frames.slice(i + 1));
         this.#socket.pause();
-        this.#work = this.#answerSlowly(text, o, rest).finally(() => {
+        // The replies so far go first: a watcher's EVENT lines, written as
+        // the LED changes, must not overtake the replies to earlier requests.
+        if (text) this.#socket.write(text);
+        this.#work = this.#answerSlowly(o, rest).finally(() => {
           this.#work = undefined;
           if (!this.#ended) this.onDrain();
         });
@@ -275,7 +278,14 @@ export class Session {
     this.#send(text);
   }
 
-  async #answerSlowly(text: string, first: Promise<Outcome>, rest: Frame[]): Promise<void> {
+  /**
+   * Answers `first`, then `rest`, in order. What is computed goes out in
+   * one write, except before each wait for the LED: then what came before
+   * is written first, so that the EVENT a change sends a watcher comes
+   * after the replies to earlier requests and just before its own `OK`.
+   */
+  async #answerSlowly(first: Promise<Outcome>, rest: Frame[]): Promise<void> {
+    let text = "";
     let o = await first;
     for (let i = 0;; i++) {
       if (this.#ended) return; // the peer went away meanwhile
@@ -287,9 +297,16 @@ export class Session {
         this.#held = hold(rest, i);
         break;
       }
-      o = await this.#outcome(rest[i]);
+      const next = this.#outcome(rest[i]);
+      if (next instanceof Promise) {
+        if (text) this.#socket.write(text);
+        text = "";
+        o = await next;
+      } else {
+        o = next;
+      }
     }
-    this.#socket.write(text);
+    if (text) this.#socket.write(text);
   }
 
   #outcome(frame: Frame): Outcome | Promise<Outcome> {
