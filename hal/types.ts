@@ -29,6 +29,32 @@ export interface LedDriver extends AsyncDisposable {
    * is well. Board links set it; pin backends leave it out.
    */
   readonly note?: string;
+  /**
+   * The link to the board, for drivers that have one (the STM32 board
+   * links). Drivers without a link (mock, GPIO) leave it out: their LED
+   * is always reachable.
+   */
+  readonly link?: LinkStatus;
+}
+
+/**
+ * The state of a driver's link to its board, as `/healthz` and `/metrics`
+ * show it.
+ *
+ * @example
+ * ```ts
+ * import type { LinkStatus } from "./types.ts";
+ * const link: LinkStatus = { up: false, reconnects: 2, reason: "heartbeat: no reply" };
+ * console.log(link.up ? "up" : `down: ${link.reason}`);
+ * ```
+ */
+export interface LinkStatus {
+  /** True while the board answers. */
+  readonly up: boolean;
+  /** Times the link came back after being lost, since the driver opened. */
+  readonly reconnects: number;
+  /** While the link is down: why it went down, or why the last reconnection failed. */
+  readonly reason?: string;
 }
 
 /**

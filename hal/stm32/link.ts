@@ -22,7 +22,7 @@
  */
 import { type Clock, realClock, type TimerId } from "../clock.ts";
 import { parseReply } from "../../protocol/reply.ts";
-import { HalError, type LedDriver } from "../types.ts";
+import { HalError, type LedDriver, type LinkStatus } from "../types.ts";
 import { formatHz, formatState, LED_OFF, type LedState, sameState } from "../../core/state.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { LineChannel } from "./lines.ts";
@@ -105,6 +105,9 @@ export class BoardLink implements LedDriver {
   #closed = false;
   /** The last reconnection failure logged, so a repeat is not logged again. */
   #lastFailure: string | undefined;
+  /** Why the link is down: the loss, then the last failed reconnection. */
+  #downReason = "";
+  #reconnects = 0;
 
   private constructor(options: LinkOptions) {
     this.description = options.name;
@@ -143,6 +146,16 @@ export class BoardLink implements LedDriver {
   /** {@linkcode LINK_DOWN_NOTE} while the link is down, else `undefined`. */
   get note(): string | undefined {
     return this.#channel || this.#closed ? undefined : LINK_DOWN_NOTE;
+  }
+
+  /**
+   * The link for `/healthz` and `/metrics`: up or down (and why), and how
+   * many times it came back after a loss.
+   */
+  get link(): LinkStatus {
+    if (this.#channel) return { up: true, reconnects: this.#reconnects };
+    const reason = this.#closed ? "the board link is closed" : this.#downReason;
+    return { up: false, reconnects: this.#reconnects, reason };
   }
 
   /** The state the board is (or will be, once back) in. */
@@ -318,6 +331,7 @@ export class BoardLink implements LedDriver {
     if (this.#closed || this.#channel !== ch) return;
     this.#channel = undefined;
     this.#clearTimer();
+    this.#downReason = reason;
     this.#log(`board ${this.description}: disconnected: ${reason}`);
     ch.close().catch(() => {});
     this.#scheduleReconnect();
@@ -347,9 +361,11 @@ export class BoardLink implements LedDriver {
         await ch.close();
         throw e;
       }
+      this.#reconnects++;
     } catch (e) {
       if (this.#closed) return;
       const why = (e as Error).message;
+      this.#downReason = why;
       if (why !== this.#lastFailure) this.#log(`board ${this.description}: still down: ${why}`);
       this.#lastFailure = why;
       this.#scheduleReconnect();

@@ -264,3 +264,32 @@ Deno.test("dispose turns the board's LED off when the link is up", async () => {
   await link[Symbol.asyncDispose](); // idempotent
   assert(!logs.some((l) => /could not|link down at exit/.test(l)), logs.join("\n"));
 });
+
+Deno.test("link: up, then down with why, then up again with the reconnection counted", async () => {
+  const { board, open, advance } = setup();
+  const link = await open();
+  assert.deepEqual(link.link, { up: true, reconnects: 0 });
+  board.reachable = false;
+  board.hangUp();
+  await flush();
+  assert.deepEqual(link.link, {
+    up: false,
+    reconnects: 0,
+    reason: "the board closed the link",
+  });
+  await advance(500);
+  assert.deepEqual(link.link, { up: false, reconnects: 0, reason: "fake board unplugged" });
+  board.reachable = true;
+  await advance(1000);
+  assert.deepEqual(link.link, { up: true, reconnects: 1 });
+  board.hangUp();
+  await flush();
+  await advance(500);
+  assert.deepEqual(link.link, { up: true, reconnects: 2 });
+  await link[Symbol.asyncDispose]();
+  assert.deepEqual(link.link, {
+    up: false,
+    reconnects: 2,
+    reason: "the board link is closed",
+  });
+});
