@@ -4,7 +4,16 @@
  * Writes are released by resolving promises, never by sleeping.
  */
 import assert from "node:assert/strict";
-import { Terminal, type TerminalSink } from "./term.ts";
+import {
+  displayWidth,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  parseLogFormat,
+  parseLogLevel,
+  Terminal,
+  type TerminalSink,
+  truncateToWidth,
+} from "./term.ts";
 
 const dec = new TextDecoder();
 
@@ -251,4 +260,131 @@ Deno.test("log() queues and returns at once, whatever the sink does", () => {
     assert.equal(ok, true);
     assert.match(sink.text, /\(9,900 log lines dropped: the output was not being read\)\n$/);
   });
+});
+
+Deno.test("log level: lines below the level are dropped before they are queued", async () => {
+  const sink = new FakeSink({ stalled: true });
+  const term = terminal(sink, { level: "warn", maxQueuedLines: 3 });
+  term.log("e1", "error");
+  for (let i = 0; i < 100; i++) {
+    term.log(`info ${i}`); // the default level of every existing caller
+    term.log(`debug ${i}`, "debug");
+  }
+  term.log("w1", "warn");
+  term.log("e2", "error");
+  sink.release();
+  await term.flush(1000);
+  // Nothing dropped for lack of room: the info and debug lines never took any.
+  assert.equal(sink.text, "e1\nw1\ne2\n");
+  assert.equal(term.level, "warn");
+
+  const sink2 = new FakeSink();
+  const term2 = terminal(sink2); // default: info
+  term2.log("shown");
+  term2.log("hidden", "debug");
+  term2.log("also shown", "error");
+  await term2.flush(1000);
+  assert.equal(sink2.text, "shown\nalso shown\n");
+  assert.equal(term2.level, "info");
+
+  const sink3 = new FakeSink();
+  const term3 = terminal(sink3, { level: "debug" });
+  term3.log("d", "debug");
+  await term3.flush(1000);
+  assert.equal(sink3.text, "d\n");
+});
+
+Deno.test("json format: one object per line, no status line, no colour", async () => {
+  const sink = new FakeSink();
+  const term = terminal(sink, { format: "json", live: true, timestamps: true });
+  assert.equal(term.live, false, "no status line in JSON mode");
+  term.status("● LED on");
+  term.log(`LED ${term.paint("on", "green")} ← "cli"\n`);
+  term.log("careful", "warn");
+  term.end();
+  await term.flush(1000);
+  assert.equal(sink.text.includes("\x1b"), false, JSON.stringify(sink.text));
+  const lines = sink.text.split("\n");
+  assert.equal(lines.pop(), "", "ends with a newline");
+  assert.equal(lines.length, 2);
+  const [a, b] = lines.map((l) => JSON.parse(l));
+  assert.deepEqual(Object.keys(a), ["time", "level", "msg"]);
+  assert.equal(a.level, "info");
+  assert.equal(a.msg, 'LED on ← "cli"\n');
+  assert.equal(new Date(a.time).toISOString(), a.time, "an ISO time");
+  assert.ok(Math.abs(Date.parse(a.time) - Date.now()) < 60_000);
+  assert.deepEqual([b.level, b.msg], ["warn", "careful"]);
+});
+
+Deno.test("LOG_LEVELS, LOG_FORMATS and their parsers", () => {
+  assert.deepEqual(LOG_LEVELS, ["error", "warn", "info", "debug"]);
+  assert.deepEqual(LOG_FORMATS, ["text", "json"]);
+  for (const l of LOG_LEVELS) assert.equal(parseLogLevel(l), l);
+  for (const f of LOG_FORMATS) assert.equal(parseLogFormat(f), f);
+  assert.equal(parseLogLevel("WARN"), "warn");
+  assert.throws(
+    () => parseLogLevel("verbose"),
+    (e) =>
+      e instanceof RangeError &&
+      /error, warn, info, debug/.test(e.message) && /"verbose"/.test(e.message),
+  );
+  assert.throws(
+    () => parseLogFormat("xml"),
+    (e) => e instanceof RangeError && /text, json/.test(e.message) && /"xml"/.test(e.message),
+  );
+  assert.throws(() => new Terminal({ level: "loud" as "info" }), RangeError);
+  assert.throws(() => new Terminal({ format: "yaml" as "json" }), RangeError);
+});
+
+Deno.test("status: cut to the terminal's width with an ellipsis, counted in display cells", async () => {
+  let columns: number | undefined = 20;
+  const sink = new FakeSink();
+  const term = terminal(sink, { live: true, columns: () => columns });
+  const long = "● LED on · 1 client · mock?trace=/tmp/a/very/long/path";
+  term.status(long);
+  await term.flush(1000);
+  // At most columns − 1 cells, so the cursor never reaches the last column.
+  assert.equal(sink.writes.at(-1), "\r\x1b[K● LED on · 1 clien…");
+  assert.equal(displayWidth("● LED on · 1 clien…"), 19);
+
+  // Wide characters count two cells; colour codes count none and are closed.
+  term.status("\x1b[32m●\x1b[0m 漢字漢字漢字漢字漢字漢字");
+  await term.flush(1000);
+  assert.equal(sink.writes.at(-1), "\r\x1b[K\x1b[32m●\x1b[0m 漢字漢字漢字漢字…\x1b[0m");
+
+  // Short enough: untouched. Not a terminal (no width): untouched.
+  term.status("short");
+  await term.flush(1000);
+  assert.equal(sink.writes.at(-1), "\r\x1b[Kshort");
+  columns = undefined;
+  term.status(long);
+  await term.flush(1000);
+  assert.equal(sink.writes.at(-1), `\r\x1b[K${long}`);
+});
+
+Deno.test("displayWidth and truncateToWidth", () => {
+  assert.equal(displayWidth("abc"), 3);
+  assert.equal(displayWidth("\x1b[1mabc\x1b[0m"), 3);
+  assert.equal(displayWidth("漢字"), 4);
+  assert.equal(displayWidth("e\u0301"), 1, "a combining accent takes no cell");
+  assert.equal(truncateToWidth("abcdef", 6), "abcdef");
+  assert.equal(truncateToWidth("abcdefg", 6), "abcde…");
+  assert.equal(truncateToWidth("漢字漢字", 6), "漢字…");
+  assert.equal(truncateToWidth("abc", 0), "");
+  assert.throws(() => truncateToWidth("abc", -1), RangeError);
+});
+
+Deno.test("after end(), the status line is never drawn again, and log lines stay plain", async () => {
+  const sink = new FakeSink();
+  const term = terminal(sink, { live: true });
+  term.status("● LED on");
+  await term.flush(1000);
+  term.end();
+  term.log("SIGINT: turning the LED off and closing");
+  term.status("○ LED off"); // the LED going off redraws, as serve does
+  term.log("stopped");
+  await term.flush(1000);
+  const after = sink.writes.slice(1).join("");
+  assert.equal(after, "\r\x1b[KSIGINT: turning the LED off and closing\nstopped\n");
+  assert.ok(sink.text.endsWith("stopped\n"));
 });
