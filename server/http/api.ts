@@ -15,7 +15,7 @@ import { type Command, parseCommand, type Rejection } from "../../protocol/comma
 import { MAX_LINE } from "../../protocol/framing.ts";
 import type { LedState } from "../../core/state.ts";
 import { type ClientInfo, execute } from "../../core/commands.ts";
-import type { LedService } from "../../core/led_service.ts";
+import type { LedControl, LedService } from "../../core/led_service.ts";
 import type { Fields } from "./body.ts";
 import { stateJson } from "./sse.ts";
 
@@ -36,7 +36,38 @@ export interface LedResult {
     readonly state: LedState;
     /** `state` as the protocol writes it, e.g. `blink 2.5 Hz`. */
     readonly text: string;
+    /**
+     * This request's name, as the log and the event stream's `by` write it
+     * (`web #3 127.0.0.1:51000`): a page tells its own changes from others'.
+     */
+    readonly client: string;
   };
+}
+
+/**
+ * How a web request is named in the log and in the event stream's `by`:
+ * `web #N address:port`. Web requests are numbered on their own, so they
+ * get their own label and never read like TCP's `client #N`.
+ *
+ * @example
+ * ```ts
+ * import { webClientName } from "./api.ts";
+ * webClientName({ id: 3, remote: "127.0.0.1:51000" }); // "web #3 127.0.0.1:51000"
+ * ```
+ */
+export function webClientName(client: ClientInfo): string {
+  return `web #${client.id} ${client.remote}`;
+}
+
+/** `service`, with every change it is asked for made in the name `by`. */
+function actingAs<T extends LedControl>(service: T, by: string): T {
+  return new Proxy(service, {
+    get(target, key) {
+      if (key === "request") return (state: LedState) => target.request(state, by);
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 function fieldText(value: unknown, name: string): string | Rejection | undefined {
@@ -102,14 +133,20 @@ export function commandFromFields(fields: Fields): Command | Rejection {
 }
 
 /**
- * Runs the fields' command for `client` through {@linkcode execute}. The
- * caller has checked the token already; `client.authed` is set.
+ * Runs the fields' command for `client` through {@linkcode execute}, its
+ * changes named {@linkcode webClientName}. The caller has checked the
+ * token already; `client.authed` is set.
  *
  * @example
  * ```ts
  * import { runLedRequest } from "./api.ts";
- * // const r = await runLedRequest({ command: "on" }, service, { id: 1, remote: "web" });
- * // r.status === 200, r.body.reply === "OK on"
+ * import { LedService } from "../../core/led_service.ts";
+ * import { openLed } from "../../hal/select.ts";
+ * const service = new LedService(await openLed("mock"), { log: () => {} });
+ * const r = await runLedRequest({ command: "on" }, service, { id: 1, remote: "127.0.0.1:5000" });
+ * r.body.reply; // "OK on"
+ * r.body.client; // "web #1 127.0.0.1:5000"
+ * await service.close();
  * ```
  */
 export async function runLedRequest(
@@ -120,7 +157,8 @@ export async function runLedRequest(
 ): Promise<LedResult> {
   const cmd = commandFromFields(fields);
   client.authed = true;
-  const outcome = await execute(cmd, service, client, token);
+  const by = webClientName(client);
+  const outcome = await execute(cmd, actingAs(service, by), client, token);
   const status = outcome.ok
     ? 200
     : outcome.code === "led-fault"
@@ -131,6 +169,11 @@ export async function runLedRequest(
   const state = service.state;
   return {
     status,
-    body: { ok: outcome.ok, reply: outcome.reply, ...stateJson(state) } as LedResult["body"],
+    body: {
+      ok: outcome.ok,
+      reply: outcome.reply,
+      ...stateJson(state),
+      client: by,
+    } as LedResult["body"],
   };
 }

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { commandFromFields } from "./api.ts";
+import { commandFromFields, runLedRequest, webClientName } from "./api.ts";
+import { LedService } from "../../core/led_service.ts";
+import { openLed } from "../../hal/select.ts";
 import { parseCommand } from "../../protocol/command.ts";
 
 Deno.test("fields become the same command the TCP line would", () => {
@@ -28,4 +30,25 @@ Deno.test("a field cannot smuggle a second command or a huge line", () => {
     text: "line exceeds 1024 bytes",
   });
   assert.equal(commandFromFields({ command: { evil: true } }).verb, "error");
+});
+
+Deno.test("a web request's change is named web #N, in the log, the event and the reply", async () => {
+  const lines: string[] = [];
+  const service = new LedService(await openLed("mock"), { log: (l) => lines.push(l) });
+  try {
+    const events: string[] = [];
+    service.subscribe((e) => e.type === "state" && events.push(e.by));
+    const r = await runLedRequest(
+      { command: "blink", hz: "2,5" },
+      service,
+      { id: 1, remote: "127.0.0.1:5000" },
+    );
+    assert.equal(r.body.reply, "OK blink 2.5 Hz");
+    assert.equal(r.body.client, "web #1 127.0.0.1:5000");
+    assert.deepEqual(events, ["web #1 127.0.0.1:5000"]);
+    assert.deepEqual(lines, ["LED blink 2.5 Hz  ← web #1 127.0.0.1:5000"]);
+    assert.equal(webClientName({ id: 7, remote: "[::1]:80" }), "web #7 [::1]:80");
+  } finally {
+    await service.close();
+  }
 });

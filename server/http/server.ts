@@ -163,6 +163,7 @@ export async function startHttpServer(
   const hub = new EventHub(service);
   const extraHosts = options.allowedHosts ?? [];
   const maxBody = options.maxBody ?? MAX_BODY;
+  // Web requests are numbered on their own and named `web #N` (api.ts), apart from TCP clients.
   let webRequests = 0;
 
   const handle = async (request: Request, info: Http1Info): Promise<Response> => {
@@ -230,7 +231,7 @@ export async function startHttpServer(
           if (form) return redirect("/", flashCookie({ ok: false, reply: e.message }));
           return json(e.status, { ok: false, error: e.message });
         }
-        const client: ClientInfo = { id: ++webRequests, remote, name: "web page" };
+        const client: ClientInfo = { id: ++webRequests, remote };
         const result = await runLedRequest(fields, service, client, options.token);
         if (form) {
           const hz = typeof (fields.hz ?? fields.freq) === "string"

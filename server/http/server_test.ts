@@ -125,14 +125,17 @@ Deno.test("POST /api/led with JSON blinks the LED at 2,5 Hz", async () => {
   await using s = await setup();
   const r = await postJson(`${s.base}/api/led`, { command: "blink", hz: "2,5" });
   assert.equal(r.status, 200);
-  assert.deepEqual(await r.json(), {
+  const { client, ...body } = await r.json();
+  assert.deepEqual(body, {
     ok: true,
     reply: "OK blink 2.5 Hz",
     state: { mode: "blink", hz: 2.5 },
     text: "blink 2.5 Hz",
   });
   assert.deepEqual(s.service.state, { mode: "blink", hz: 2.5 });
-  assert.ok(s.lines.some((l) => /LED blink 2\.5 Hz .*web page/.test(l)), s.lines.join("\n"));
+  // Named apart from TCP's "client #N", and the same name in the reply and the log.
+  assert.match(client, /^web #1 127\.0\.0\.1:\d+$/);
+  assert.ok(s.lines.some((l) => l.endsWith(`LED blink 2.5 Hz  ← ${client}`)), s.lines.join("\n"));
 });
 
 Deno.test("POST /api/led accepts a JSON number, on, off and the French verbs", async () => {
@@ -187,7 +190,7 @@ Deno.test("bad input gets 400 with the TCP ERR line, and the LED is unchanged", 
     ] as const
   ) {
     const r = await postJson(`${s.base}/api/led`, body);
-    const json = await r.json();
+    const { client: _, ...json } = await r.json();
     assert.equal(r.status, 400, JSON.stringify(body));
     assert.deepEqual(json, { ok: false, reply, state: { mode: "on" }, text: "on" });
   }
