@@ -12,6 +12,7 @@
  */
 import { UsageError } from "./cli/args.ts";
 import { clients } from "./cli/clients.ts";
+import { completions } from "./cli/completions.ts";
 import { doctor } from "./cli/doctor.ts";
 import { led } from "./cli/led.ts";
 import { send } from "./cli/send.ts";
@@ -24,15 +25,21 @@ export const VERSION = "0.1.0";
 const HELP = `ledctl ${VERSION} — drive an LED over the network
 
 Usage: ledctl <command> [options]
+       ledctl --version | --help
 
 Commands:
-  serve      start the LED server (TCP, port 10000)
-  send       send one command to a server: ledctl send blink 3
-  watch      print the LED's state at each change, whoever makes it
-  clients    the demo: N clients say hello at once and get named replies
-  led        drive the LED directly: ledctl led blink 2
-  doctor     check this machine: GPIO chips, pins, permissions
-  help       help on a command: ledctl help serve
+  serve        start the LED server (TCP, port 10000)
+  send         send one command to a server: ledctl send blink 3
+  watch        print the LED's state at each change, whoever makes it
+  clients      the demo: N clients say hello at once and get named replies
+  led          drive the LED directly: ledctl led blink 2
+  doctor       check this machine: GPIO chips, pins, permissions
+  completions  print a shell completion script: ledctl completions bash|zsh|fish
+  help         help on a command: ledctl help serve
+
+Options:
+  -V, --version  print the version
+  -h, --help     this help
 
 Every command takes --help. LED URIs (--led): mock, gpio:BOARD8,
 serial:/dev/ttyACM0, tcp:HOST:7000. See README.md and docs/.
@@ -45,6 +52,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   watch,
   led,
   doctor,
+  completions: (args) => completions(args, { mainHelp: HELP, commands: COMMANDS }),
 };
 
 /** Runs ledctl with `args`; returns the exit code. */

@@ -22,6 +22,7 @@ pkgs=(
   iproute2 socat
   qemu-system-arm cpio
   chromium
+  zsh fish
 )
 # npm installs the pinned Deno; the machine's Node.js usually brings it (and
 # Debian's npm package conflicts with non-Debian Node.js builds).
