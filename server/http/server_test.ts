@@ -167,7 +167,7 @@ Deno.test("bad input gets 400 with the TCP ERR line, and the LED is unchanged", 
   for (
     const [body, reply] of [
       [{ command: "blink", hz: "abc" }, `ERR bad-argument "abc" ${NOT_A_FREQUENCY}`],
-      [{ command: "blink", hz: "3Hz" }, `ERR bad-argument "3Hz" ${NOT_A_FREQUENCY}`],
+      [{ command: "blink", hz: "3kHz" }, `ERR bad-argument "3kHz" ${NOT_A_FREQUENCY}`],
       [{ command: "blink", hz: "0x10" }, `ERR bad-argument "0x10" ${NOT_A_FREQUENCY}`],
       [{ command: "blink", hz: "-1" }, `ERR bad-argument "-1" ${NOT_A_FREQUENCY}`],
       [{ command: "blink", hz: "9999" }, `ERR bad-argument 9999 ${OUT_OF_RANGE}`],
