@@ -137,9 +137,12 @@ export function execute(
     case "status":
       return okOutcome(formatState(service.state) + noted(service), false);
     case "hello": {
-      client.name = helloName(cmd.text, `client #${client.id}`);
+      // No name given: keep the one it had, if any; the number is said once.
+      const name = helloName(cmd.text, "");
+      if (name !== "") client.name = name;
+      const greeting = client.name ? `hello ${client.name}` : "hello";
       return okOutcome(
-        `hello ${client.name}: you are client #${client.id} from ${client.remote}`,
+        `${greeting}: you are client #${client.id} from ${client.remote}`,
         false,
       );
     }

@@ -60,6 +60,9 @@ const encoder = new TextEncoder();
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
 const NUMBER = /^(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)$/;
+/** The unit a frequency may carry, in any case: `Hz`, `hz`, `HZ`, `hZ`. */
+const UNIT = /^hz$/i;
+const WITH_UNIT = /^(.+)hz$/i;
 /** U+FEFF, the byte order mark (EF BB BF in UTF-8) some Windows tools send first. */
 const BOM = "\uFEFF";
 
@@ -96,40 +99,48 @@ function compareDecimal(int: string, frac: string, bound: readonly [string, stri
   return f === bf ? 0 : f < bf ? -1 : 1;
 }
 
+/** Options for {@linkcode parseHz}. */
+export interface ParseHzOptions {
+  /** Accept the unit `Hz` (any case) right after the digits, as in `2.5Hz`. Default true. */
+  unit?: boolean;
+}
+
 /**
  * Parses a frequency as the protocol writes it: digits with `.` or `,` as
- * the decimal separator, any number of them. The range check is on the
- * exact decimal value (`500.00000000000001` is out of range); the number
- * returned is the nearest double to the value rounded half-up to
- * {@linkcode HZ_DIGITS} significant digits. Returns the number, or a
- * {@linkcode Rejection}.
+ * the decimal separator, any number of them, optionally followed by `Hz`
+ * in any case (`2.5Hz`). The range check is on the exact decimal value
+ * (`500.00000000000001` is out of range); the number returned is the
+ * nearest double to the value rounded half-up to {@linkcode HZ_DIGITS}
+ * significant digits. Returns the number, or a {@linkcode Rejection}.
  *
  * @example
  * ```ts
  * import { parseHz } from "./command.ts";
  * parseHz("2,5"); // 2.5
+ * parseHz("2.5Hz"); // 2.5
  * parseHz("500.00000000000001"); // { verb: "error", code: "bad-argument", … }
  * ```
  */
-export function parseHz(word: string): number | Rejection {
-  if (!NUMBER.test(word)) {
+export function parseHz(word: string, options: ParseHzOptions = {}): number | Rejection {
+  const number = (options.unit ?? true) ? (WITH_UNIT.exec(word)?.[1] ?? word) : word;
+  if (!NUMBER.test(number)) {
     return reject(
       "bad-argument",
       `"${echo(word)}" is not a frequency: write digits, e.g. 2.5 or 2,5`,
     );
   }
-  const [int, frac = ""] = word.split(/[.,]/);
+  const [int, frac = ""] = number.split(/[.,]/);
   if (
     compareDecimal(int, frac, ["", "05"]) < 0 || compareDecimal(int, frac, ["500", ""]) > 0
   ) {
     return reject(
       "bad-argument",
-      `${echo(word)} Hz is out of range: use ${MIN_HZ} to ${MAX_HZ} Hz`,
+      `${echo(number)} Hz is out of range: use ${MIN_HZ} to ${MAX_HZ} Hz`,
     );
   }
   const digits = int + frac;
   const cut = digits.search(/[1-9]/) + HZ_DIGITS; // in range: there is a nonzero digit
-  if (!/[1-9]/.test(digits.slice(cut))) return Number(word.replace(",", "."));
+  if (!/[1-9]/.test(digits.slice(cut))) return Number(number.replace(",", "."));
   const rounded = BigInt(digits.slice(0, cut)) + (digits[cut] >= "5" ? 1n : 0n);
   return Number(`${rounded}e${int.length - cut}`);
 }
@@ -202,10 +213,12 @@ export function parseCommand(line: Uint8Array | string): Command | Rejection {
       if (args.length === 0) {
         return reject("bad-argument", 'blink needs a frequency in Hz, e.g. "blink 2.5"');
       }
-      if (args.length > 1) {
+      // The unit as its own word (`blink 2.5 Hz`, the reply's own words); then not twice.
+      const unitWord = args.length === 2 && UNIT.test(args[1]);
+      if (args.length > 1 && !unitWord) {
         return reject("bad-argument", `blink takes one frequency, got ${args.length} arguments`);
       }
-      const hz = parseHz(args[0]);
+      const hz = parseHz(args[0], { unit: !unitWord });
       return typeof hz === "number" ? { verb, hz } : hz;
     }
     case "hello":

@@ -6,9 +6,17 @@ import { parseReply } from "./reply.ts";
 Deno.test("parseHz accepts both decimal separators and rejects the rest", () => {
   assert.deepEqual(parseHz("2,5"), 2.5);
   assert.deepEqual(parseHz("2.5"), 2.5);
-  for (const bad of ["NaN", "inf", "-1", "0", "1e9", "3Hz", "0x10", "", " ", "1_000"]) {
+  for (const bad of ["NaN", "inf", "-1", "0", "1e9", "3kHz", "0x10", "", " ", "1_000", "Hz"]) {
     assert.deepEqual(typeof parseHz(bad), "object", bad);
   }
+});
+
+Deno.test("parseHz takes an optional Hz unit after the digits, in any case", () => {
+  for (const w of ["2.5Hz", "2,5hz", "2.5HZ", "2.5hZ"]) assert.deepEqual(parseHz(w), 2.5, w);
+  assert.deepEqual(typeof parseHz("2.5Hz", { unit: false }), "object");
+  assert.deepEqual(typeof parseHz("2.5HzHz"), "object");
+  assert.deepEqual(parseCommand("blink 2.5 Hz"), { verb: "blink", hz: 2.5 });
+  assert.deepEqual(parseCommand("blink 2.5Hz Hz").verb, "error");
 });
 
 Deno.test("parseHz checks the range on the exact decimal value, however many digits", () => {

@@ -389,7 +389,7 @@ netTest("bad input to the listener gets ERR and the listener keeps serving", asy
   const res = await net.raw([
     { op: "open", conn: "a", ...target },
     { op: "send", conn: "a", hex: hex(new Uint8Array([0xff, 0xfe, 0x0a])) },
-    { op: "send", conn: "a", hex: hex("blink 0\nblink 3Hz\n\nclignote 2,5\r\n") },
+    { op: "send", conn: "a", hex: hex("blink 0\nblink 3kHz\n\nclignote 2,5\r\n") },
     { op: "lines", conn: "a", n: 5 },
     // A second client while the first is open; then a third: above --max-clients 2.
     { op: "open", conn: "b", ...target },
@@ -409,7 +409,7 @@ netTest("bad input to the listener gets ERR and the listener keeps serving", asy
   assert.deepStrictEqual(res[3].lines, [
     "ERR bad-encoding line is not valid UTF-8: send UTF-8 text",
     "ERR bad-argument 0 Hz is out of range: use 0.05 to 500 Hz",
-    'ERR bad-argument "3Hz" is not a frequency: write digits, e.g. 2.5 or 2,5',
+    'ERR bad-argument "3kHz" is not a frequency: write digits, e.g. 2.5 or 2,5',
     "ERR unknown-command empty line (try: help)",
     "OK blink 2.5 Hz",
   ]);

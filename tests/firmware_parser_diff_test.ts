@@ -3,9 +3,10 @@
  * as `firmware/build/proto_cli`) and the Deno parser (protocol/command.ts)
  * must give the same reply to the same `led`-subset request, on thousands of
  * generated lines (seeded, so a failure is reproducible): verbs and aliases
- * in any case, punctuation, numbers of every shape, whitespace, CR, invalid
- * UTF-8 and control characters, byte order marks (first, in the middle,
- * alone, twice).
+ * in any case, punctuation, numbers of every shape, the unit `Hz` after
+ * them (any case, its own word or stuck to the digits, and near misses),
+ * whitespace, CR, invalid UTF-8 and control characters, byte order marks
+ * (first, in the middle, alone, twice).
  *
  * Numbers include long ones (17 and more significant digits, runs of zeros
  * or nines) at and around the range edges 0.05 and 500, with `.` and `,`:
@@ -192,6 +193,26 @@ function generator(seed: number) {
     }
   };
   const space = () => pick([" ", "  ", "\t", " \t "]);
+  /** Mostly nothing; else the unit `Hz` (any case, its own word or not) or a near miss. */
+  const unit = () =>
+    rnd() < 0.8 ? "" : pick([
+      "Hz",
+      "hz",
+      "HZ",
+      "hZ",
+      " Hz",
+      " hz",
+      "\tHZ",
+      "  Hz",
+      "HzHz",
+      " Hz Hz",
+      "kHz",
+      " kHz",
+      "H",
+      " Hertz",
+      "Hz.",
+      " Hz,",
+    ]);
   const noise = (): Uint8Array =>
     new Uint8Array(
       Array.from({ length: 1 + Math.floor(rnd() * 4) }, () =>
@@ -215,7 +236,9 @@ function generator(seed: number) {
         ])),
     );
   return (): Uint8Array => {
-    if (rnd() < 0.5) return enc.encode(`${pick(["blink", "clignote", "BLINK"])} ${number()}`);
+    if (rnd() < 0.5) {
+      return enc.encode(`${pick(["blink", "clignote", "BLINK"])} ${number()}${unit()}`);
+    }
     let verb = pick(VERBS);
     if (rnd() < 0.3) verb = verb.toUpperCase();
     if (rnd() < 0.2) verb = verb[0].toUpperCase() + verb.slice(1);
@@ -223,7 +246,7 @@ function generator(seed: number) {
     const words = [verb];
     const nargs = rnd() < 0.7 ? 1 : Math.floor(rnd() * 4);
     for (let i = 0; i < nargs; i++) {
-      words.push(rnd() < 0.85 ? number() : pick(["now", "Ada", "2 3"]));
+      words.push(rnd() < 0.85 ? number() + unit() : pick(["now", "Ada", "2 3", "Hz", "hz"]));
     }
     let text = (rnd() < 0.2 ? space() : "") + words.join(space()) + (rnd() < 0.2 ? space() : "");
     if (rnd() < 0.1) text += "\r";
@@ -342,12 +365,16 @@ Deno.test(`firmware parser: same replies as the Deno parser on ${LINES} generate
     kinds.set(k, (kinds.get(k) ?? 0) + 1);
   }
   const tieShaped = lines.filter(isRoundingTie).length;
+  const cByLine = new Map(lines.map((l, i) => [l, cReplies[i]]));
   const shapes = {
     bomFirst: lines.filter((l) => l[0] === 0xef && l[1] === 0xbb && l[2] === 0xbf).length,
     bomElsewhere: lines.filter((l) => hasBom(l.subarray(1))).length,
     bomAlone: lines.filter((l) => /^\uFEFF[ \t]*\r?$/.test(dec.decode(l))).length,
     long: lines.filter(isLongNumber).length,
     edge: lines.filter((l) => /[ \t]0*(?:500|499|[.,]0[45])[.,0-9]{15}/.test(dec.decode(l))).length,
+    unitOk: lines.filter((l) => /^OK blink/.test(cByLine.get(l) ?? "") && /hz/i.test(dec.decode(l)))
+      .length,
+    unitWord: lines.filter((l) => /[0-9][ \t]+hz[ \t\r]*$/i.test(dec.decode(l))).length,
   };
   console.log(
     `${lines.length} lines; ${ties} of ${tieShaped} rounding ties differ; shapes: ${

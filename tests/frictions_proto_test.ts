@@ -60,3 +60,29 @@ tcpTest("a request that changes nothing sends no EVENT", async (engine) => {
   assert.equal(await other.ask("off"), "OK off");
   assert.equal(await c.readLine(), "EVENT off");
 });
+
+tcpTest(
+  "blink takes the reply's own words; hello with no name says the number once",
+  async (engine) => {
+    await using server = await ServerProcess.start([], { engine });
+    using c = await RawClient.connect(server.port);
+    assert.equal(await c.ask("blink 2.5 Hz"), "OK blink 2.5 Hz");
+    assert.equal(await c.ask("clignote 2,5hz"), "OK blink 2.5 Hz");
+    assert.equal(await c.ask("blink 3HZ"), "OK blink 3 Hz");
+    assert.equal(
+      await c.ask("blink 2.5 kHz"),
+      "ERR bad-argument blink takes one frequency, got 2 arguments",
+    );
+    assert.equal(
+      await c.ask("blink 1000Hz"),
+      "ERR bad-argument 1000 Hz is out of range: use 0.05 to 500 Hz",
+    );
+    assert.match(
+      (await c.ask("hello")) ?? "",
+      /^OK hello: you are client #\d+ from 127\.0\.0\.1:\d+$/,
+    );
+    assert.match((await c.ask("hello Ada")) ?? "", /^OK hello Ada: you are client #\d+ from /);
+    assert.match((await c.ask("hello")) ?? "", /^OK hello Ada: you are client #\d+ from /);
+    assert.equal(await c.ask("status"), "OK blink 3 Hz");
+  },
+);

@@ -337,6 +337,12 @@ static hz_result_t parse_hz(const uint8_t *w, size_t n, led_hz_t *out)
     return HZ_OK;
 }
 
+/* "Hz" in any case: the unit a frequency may carry. */
+static bool is_hz(const uint8_t *w, size_t n)
+{
+    return n == 2u && (w[0] | 0x20u) == 'h' && (w[1] | 0x20u) == 'z';
+}
+
 /* ---- the request -------------------------------------------------------- */
 
 /* The i-th word of verb_words. */
@@ -419,6 +425,8 @@ proto_action_t proto_handle(const uint8_t *line, size_t len, const led_state_t *
     uint32_t nargs = 0;
     const uint8_t *arg = NULL;
     size_t argn = 0;
+    const uint8_t *arg2 = NULL;
+    size_t arg2n = 0;
     for (;;) {
         while (i < len && is_space(line[i])) {
             i++;
@@ -430,10 +438,14 @@ proto_action_t proto_handle(const uint8_t *line, size_t len, const led_state_t *
         while (i < len && !is_space(line[i])) {
             i++;
         }
-        if (nargs++ == 0) {
+        if (nargs == 0u) {
             arg = line + start;
             argn = i - start;
+        } else if (nargs == 1u) {
+            arg2 = line + start;
+            arg2n = i - start;
         }
+        nargs++;
     }
 
     /* Fold the verb: ASCII letters and É lower-cased, trailing punctuation
@@ -465,14 +477,21 @@ proto_action_t proto_handle(const uint8_t *line, size_t len, const led_state_t *
         if (nargs == 0) {
             return reply_error(&o, "bad-argument", "blink needs a frequency in Hz, e.g. \"blink 2.5\"");
         }
-        if (nargs > 1) {
+        /* The unit as its own word ("blink 2.5 Hz", the reply's own words);
+         * then not twice. Else it may end the number ("2.5Hz"). */
+        bool unit_word = nargs == 2u && is_hz(arg2, arg2n);
+        if (nargs > 1 && !unit_word) {
             out_str(&o, "ERR bad-argument blink takes one frequency, got ");
             out_uint(&o, nargs);
             out_str(&o, " arguments");
             return PROTO_REPLY_ONLY;
         }
+        size_t numn = argn;
+        if (!unit_word && argn > 2u && is_hz(arg + argn - 2u, 2u)) {
+            numn = argn - 2u;
+        }
         led_hz_t hz;
-        switch (parse_hz(arg, argn, &hz)) {
+        switch (parse_hz(arg, numn, &hz)) {
         case HZ_NOT_A_NUMBER:
             out_str(&o, "ERR bad-argument \"");
             out_echo(&o, arg, argn, false);
@@ -480,7 +499,7 @@ proto_action_t proto_handle(const uint8_t *line, size_t len, const led_state_t *
             return PROTO_REPLY_ONLY;
         case HZ_OUT_OF_RANGE:
             out_str(&o, "ERR bad-argument ");
-            out_echo(&o, arg, argn, false);
+            out_echo(&o, arg, numn, false);
             out_str(&o, " Hz is out of range: use 0.05 to 500 Hz");
             return PROTO_REPLY_ONLY;
         case HZ_OK:
