@@ -42,3 +42,39 @@ Deno.test("doctor says which TCP engine serve would run, and why", async () => {
   const r = await runLedctl(["doctor", "--led", "mock"]);
   match(r.stdout, /TCP engine {2}(node|epoll): \S/);
 });
+
+/** Why this machine cannot stand for "no GPIO here", or undefined when it can. */
+function gpioHere(): string | undefined {
+  try {
+    for (const e of Deno.readDirSync("/dev")) {
+      if (e.name.startsWith("gpiochip")) return "this machine has a GPIO chip";
+    }
+  } catch { /* no /dev */ }
+  return undefined;
+}
+const hasGpio = gpioHere();
+
+Deno.test({
+  name: "off a Pi: doctor on the mock is ready with no warning; gpio: suggests --led mock" +
+    (hasGpio ? ` [unavailable: ${hasGpio}]` : ""),
+  ignore: hasGpio !== undefined,
+  async fn() {
+    const mock = await runLedctl(["doctor"]);
+    equal(mock.code, 0, mock.stdout + mock.stderr);
+    match(mock.stdout, /checking mock/);
+    equal(/--led mock/.test(mock.stdout), false, mock.stdout);
+    match(mock.stdout, /\nready\n$/);
+
+    const gpio = await runLedctl(["doctor", "--led", "gpio:BOARD8"]);
+    equal(gpio.code, 1);
+    equal(/list above/.test(gpio.stdout), false, gpio.stdout);
+    equal(/\?chip=<label/.test(gpio.stdout), false, gpio.stdout);
+    match(gpio.stdout, /✗ pin .*\n.*→ .*--led mock/);
+
+    const led = await runLedctl(["led", "on", "--led", "gpio:BOARD8"]);
+    equal(led.code, 1);
+    match(led.stderr, /no \/dev\/gpiochip\* on this machine/);
+    match(led.stderr, /--led mock/);
+    equal(/\?chip=/.test(led.stderr), false, led.stderr);
+  },
+});

@@ -201,11 +201,14 @@ export function findChip(
   const looking = want
     ? `no GPIO chip labelled "${want}"`
     : `no Raspberry Pi GPIO controller (${PI_CHIP_LABELS.join(", ")})`;
+  // No chip at all: nothing to choose with ?chip=; this is no machine for GPIO.
+  const advice = chips.length === 0 && problems.length === 0
+    ? ": GPIO needs a Raspberry Pi (or another board with a GPIO chip); " +
+      "to run ledctl without one, use --led mock"
+    : ". Choose one with ?chip=<label or path>, or use --led mock to run without GPIO";
   throw new HalError(
     "unavailable",
-    `${what}: ${looking}; ${
-      describeChips(chips, problems, sys)
-    }. Choose one with ?chip=<label or path>`,
+    `${what}: ${looking}; ${describeChips(chips, problems, sys)}${advice}`,
   );
 }
 

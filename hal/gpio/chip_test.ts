@@ -1,4 +1,4 @@
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepEqual, equal, match, throws } from "node:assert/strict";
 import { halError } from "./testing.ts";
 import { chipPaths, findChip, findLine, listChips } from "./chip.ts";
 import { FakeGpio, piChip } from "./fake_gpio.ts";
@@ -175,4 +175,26 @@ Deno.test("a bad pin fails before any chip is touched", async () => {
   } catch (e) {
     halError("unavailable", /^gpio:BOARD6: header pin 6 is ground/)(e);
   }
+});
+
+Deno.test("no GPIO chip at all: says GPIO needs a Pi and suggests --led mock, not ?chip=", async () => {
+  using none = FakeGpio.create();
+  const e = await openGpioLine("BOARD8", new URLSearchParams(), none.system).then(
+    () => {
+      throw new Error("should have failed");
+    },
+    (e) => e,
+  );
+  halError("unavailable", /no \S+\/gpiochip\* on this machine/)(e);
+  const message = (e as Error).message;
+  match(message, /--led mock/);
+  match(message, /Raspberry Pi/);
+  equal(/\?chip=/.test(message), false, `nothing to choose with ?chip=: ${message}`);
+
+  // With chips but no Pi controller: ?chip= is the way, and --led mock too.
+  using other = FakeGpio.create({ dev: { gpiochip0: piChip("gpio-mockup-A", 8) } });
+  throws(
+    () => findChip(undefined, "gpio:BOARD8", other.system),
+    halError("unavailable", /Choose one with \?chip=<label or path>.*--led mock/),
+  );
 });

@@ -193,6 +193,13 @@ export function diagnose(f: Facts): Finding[] {
   const pi = isRaspberryPiModel(f.model);
   if (pi) {
     out.push({ status: "ok", topic: "board", text: `${f.model} (${f.os} ${f.arch})` });
+  } else if (!f.led.startsWith("gpio:")) {
+    // The mock needs no Raspberry Pi: nothing to warn about, nor to advise.
+    out.push({
+      status: "info",
+      topic: "board",
+      text: `not a Raspberry Pi: ${f.model ?? "no device-tree model"} (${f.os} ${f.arch})`,
+    });
   } else {
     out.push({
       status: "warn",
@@ -270,7 +277,7 @@ export function diagnose(f: Facts): Finding[] {
   }
   const pin = f.pin;
   if (f.line instanceof HalError) {
-    out.push({ status: "fail", topic: "pin", text: f.line.message, fix: fixFor(f.line) });
+    out.push({ status: "fail", topic: "pin", text: f.line.message, fix: fixFor(f.line, f) });
   } else if (f.line) {
     const { chip, offset, info } = f.line;
     const where = `${pinLabel(pin)} is line ${offset}${
@@ -353,13 +360,19 @@ export function diagnose(f: Facts): Finding[] {
   return out;
 }
 
-function fixFor(e: HalError): string {
+/** What to do when the pin's line could not be had; `f` says whether there are chips to choose from. */
+function fixFor(e: HalError, f: Facts): string {
   switch (e.kind) {
     case "permission":
       return PERMISSION_ADVICE;
     case "busy":
       return "stop the program holding the line, or choose another pin";
     default:
-      return "check ?chip= (a label or /dev/gpiochipN from the list above), or choose another pin";
+      if (f.chips.length === 0 && f.chipProblems.length === 0) {
+        return "this machine has no GPIO chip: run ledctl on a Raspberry Pi, " +
+          "or use --led mock to run it without GPIO";
+      }
+      return "check ?chip= (a label or /dev/gpiochipN of the GPIO chips above), " +
+        "or choose another pin; --led mock runs without GPIO";
   }
 }

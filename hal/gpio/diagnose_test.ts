@@ -108,7 +108,7 @@ Deno.test("GPIO14 with a serial console on it fails, except a Pi 5's serial0", (
   equal(consoleOnGpio14(["tty1"], "Raspberry Pi 3 Model B"), false);
 });
 
-Deno.test("off a Pi: a warning, and no chips is information, not a failure", () => {
+Deno.test("off a Pi with the mock: information only, no advice to use the mock", () => {
   const fs = diagnose({
     os: "linux",
     arch: "x86_64",
@@ -118,8 +118,41 @@ Deno.test("off a Pi: a warning, and no chips is information, not a failure", () 
     cmdline: "console=ttyS0",
     led: "mock",
   });
-  deepStrictEqual(fs.map((f) => f.status), ["warn", "ok", "info", "info"]);
-  equal(fs.filter((f) => f.status === "fail").length, 0);
+  deepStrictEqual(fs.map((f) => f.status), ["info", "ok", "info", "info"]);
+  equal(fs.some((f) => /--led mock/.test(`${f.text} ${f.fix ?? ""}`)), false, fs[0].fix);
+  match(fs[0].text, /not a Raspberry Pi/);
+});
+
+Deno.test("off a Pi with a GPIO LED: a warning that suggests --led mock", () => {
+  const fs = diagnose({
+    os: "linux",
+    arch: "x86_64",
+    pageSize: 4096,
+    chips: [],
+    chipProblems: [],
+    led: "gpio:BOARD8",
+    pin: parsePin("BOARD8"),
+    line: new HalError("unavailable", "gpio:BOARD8: no Raspberry Pi GPIO controller"),
+  });
+  equal(fs[0].status, "warn");
+  match(fs[0].fix!, /--led mock/);
+});
+
+Deno.test("no GPIO chip: the pin's fix names no list, and suggests --led mock", async () => {
+  using none = FakeGpio.create();
+  const fs = diagnose(gatherFacts("gpio:BOARD8", none.system));
+  const [pin] = byTopic(fs, "pin");
+  equal(pin.status, "fail");
+  equal(/list above/.test(pin.fix!), false, pin.fix);
+  equal(/\?chip=/.test(`${pin.text} ${pin.fix}`), false, `${pin.text} → ${pin.fix}`);
+  match(pin.fix!, /--led mock/);
+
+  // With chips listed above, the list is there to choose from.
+  using other = FakeGpio.create({ dev: { gpiochip0: piChip("gpio-mockup-A", 8) } });
+  const withChips = diagnose(gatherFacts("gpio:BOARD8", other.system));
+  equal(byTopic(withChips, "GPIO chip").length, 1);
+  match(byTopic(withChips, "pin")[0].fix!, /\?chip=.*the GPIO chips? above/);
+  await Promise.resolve();
 });
 
 Deno.test("a bad pin or a missing line fails with the reason", () => {
