@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { HalError, type LedDriver } from "../hal/types.ts";
+import { HalError, type LedDriver, type LinkStatus } from "../hal/types.ts";
+import { changeKey } from "./tally.ts";
 import { formatState, LED_OFF, type LedState, sameState } from "./state.ts";
 
 /** Something subscribers hear about. */
@@ -36,6 +37,14 @@ export interface LedControl {
   readonly clients: number;
   /** A client came (+1) or went (−1). */
   countClient(delta: 1 | -1): void;
+  /** Adds `n` (default 1) to the count `key` of `/metrics` (keys: `core/tally.ts`). */
+  tally(key: string, n?: number): void;
+  /**
+   * Registers how to flush counts a transport batches (the epoll engine's
+   * worker); returns the function that unregisters it. Only the service
+   * itself has it.
+   */
+  addTallySource?(source: () => Promise<void>): () => void;
   /** Applies `state` for `by`; rejects with a HalError when the driver fails. */
   request(state: LedState, by: string): Promise<void>;
   /** Calls `listener` at each change; returns the function that unsubscribes. */
@@ -63,6 +72,8 @@ export class LedService implements LedControl {
   #queue: Promise<unknown> = Promise.resolve();
   #clients = 0;
   #closed = false;
+  readonly #tallies = new Map<string, number>();
+  readonly #tallySources = new Set<() => Promise<void>>();
 
   /** Takes ownership of `driver`; the LED is assumed off. */
   constructor(driver: LedDriver, options: LedServiceOptions = {}) {
@@ -88,6 +99,36 @@ export class LedService implements LedControl {
   /** Connected clients, as counted by the transports. */
   get clients(): number {
     return this.#clients;
+  }
+
+  /** The driver's link to its board; `undefined` for drivers without one (always reachable). */
+  get link(): LinkStatus | undefined {
+    return this.#driver.link;
+  }
+
+  /** The counts of `/metrics` so far, by key (see `core/tally.ts`). */
+  get tallies(): ReadonlyMap<string, number> {
+    return this.#tallies;
+  }
+
+  /** Adds `n` (default 1) to the count `key` of `/metrics`. */
+  tally(key: string, n = 1): void {
+    this.#tallies.set(key, (this.#tallies.get(key) ?? 0) + n);
+  }
+
+  /** A transport that batches its counts registers how to flush them. */
+  addTallySource(source: () => Promise<void>): () => void {
+    this.#tallySources.add(source);
+    return () => this.#tallySources.delete(source);
+  }
+
+  /**
+   * Settles once every batching transport has sent its counts: the
+   * {@linkcode LedService.tallies} then include every request answered
+   * before the call.
+   */
+  async syncTallies(): Promise<void> {
+    await Promise.all([...this.#tallySources].map((s) => s()));
   }
 
   /** Transports call this when a client comes (+1) or goes (−1). */
@@ -126,6 +167,7 @@ export class LedService implements LedControl {
   }
 
   #emit(e: ServiceEvent): void {
+    if (e.type === "state") this.tally(changeKey(e.state.mode));
     for (const l of this.#listeners) {
       try {
         l(e);

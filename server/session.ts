@@ -21,6 +21,7 @@ import {
   type Outcome,
 } from "../core/commands.ts";
 import { formatDuration } from "./duration.ts";
+import { countOutcome, errorKey, requestKey, WATCHERS_KEY } from "../core/tally.ts";
 import type { LedControl } from "../core/led_service.ts";
 import type { AuthLimiter } from "./auth_limit.ts";
 
@@ -182,7 +183,7 @@ export class Session {
     this.#held = undefined;
     this.#clearTimers();
     this.#unwatch?.();
-    this.#watchers.delete(this);
+    if (this.#watchers.delete(this)) this.#service.tally(WATCHERS_KEY, -1);
     if (this.#opts.verbose) this.#opts.log(`disconnected ${describeClient(this.#client)}`);
     this.#closed.resolve();
   }
@@ -311,7 +312,9 @@ export class Session {
 
   #outcome(frame: Frame): Outcome | Promise<Outcome> {
     if (frame.kind === "too-long") {
-      return errOutcome("line-too-long", `line exceeds ${MAX_LINE} bytes; closing`, true);
+      const o = errOutcome("line-too-long", `line exceeds ${MAX_LINE} bytes; closing`, true);
+      countOutcome(this.#service, "tcp", undefined, o);
+      return o;
     }
     const cmd = parseCommand(frame.bytes);
     let outcome: Outcome | Promise<Outcome>;
@@ -331,6 +334,10 @@ export class Session {
         limiter.fail(this.#client.address, "tcp");
       }
     }
+    // A watch is counted once #watch knows whether it is taken (or busy).
+    if (outcome instanceof Promise || !outcome.watch) {
+      countOutcome(this.#service, "tcp", cmd, outcome);
+    }
     if (this.#opts.verbose) {
       const shown = cmd.verb === "error" ? "(bad request)" : cmd.verb;
       const log = (o: Outcome) =>
@@ -347,8 +354,12 @@ export class Session {
    * dead peer. Above the watcher cap, the `OK` in `text` becomes `ERR busy`.
    */
   #watch(text: string): string {
-    if (this.#unwatch) return text;
+    if (this.#unwatch) {
+      this.#service.tally(requestKey("tcp", "watch", "ok"));
+      return text;
+    }
     if (this.#watchers.size >= this.#opts.maxWatchers) {
+      this.#service.tally(requestKey("tcp", "watch", "busy"));
       const ok = text.lastIndexOf("OK watching");
       return text.slice(0, ok) +
         err(
@@ -357,6 +368,8 @@ export class Session {
         ) + "\n";
     }
     this.#watchers.add(this);
+    this.#service.tally(requestKey("tcp", "watch", "ok"));
+    this.#service.tally(WATCHERS_KEY);
     this.#socket.keepAlive();
     if (this.#idleTimer !== undefined) this.#opts.clock.clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
@@ -423,6 +436,7 @@ export class Session {
       this.abort();
       return;
     }
+    this.#service.tally(errorKey("idle-timeout"));
     this.#closeWith(
       err("idle-timeout", `no data for ${formatDuration(idleTimeoutMs)}; closing`) + "\n",
     );

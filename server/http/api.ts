@@ -15,6 +15,7 @@ import { type Command, parseCommand, type Rejection } from "../../protocol/comma
 import { MAX_LINE } from "../../protocol/framing.ts";
 import type { LedState } from "../../core/state.ts";
 import { type ClientInfo, execute } from "../../core/commands.ts";
+import { countOutcome } from "../../core/tally.ts";
 import type { LedControl, LedService } from "../../core/led_service.ts";
 import type { Fields } from "./body.ts";
 import { stateJson } from "./sse.ts";
@@ -159,6 +160,7 @@ export async function runLedRequest(
   client.authed = true;
   const by = webClientName(client);
   const outcome = await execute(cmd, actingAs(service, by), client, token);
+  countOutcome(service, "http", cmd, outcome);
   const status = outcome.ok
     ? 200
     : outcome.code === "led-fault"

@@ -9,10 +9,12 @@
  * | `/api/led` | POST | JSON or form `{command, hz}` → `{ok, reply, state, text}`; a browser form gets a 303 back to `/` |
  * | `/api/events` | GET | Server-Sent Events (see `sse.ts`) |
  * | `/login` | POST | form `token=…`: sets the session cookie when `--token` is set |
+ * | `/healthz` | GET | 200 `{ok, status, state, text, led, link}`; 503 while the board link is down (`health.ts`) |
+ * | `/metrics` | GET | Prometheus text format 0.0.4 (`../metrics.ts`) |
  *
  * Safety: POSTs from another site's page are refused (403, see
  * `origin.ts`), so are host names that could be DNS-rebound; bodies over
- * 4 KiB get 413; with a token, the API needs `Authorization: Bearer <token>`
+ * 4 KiB get 413; with a token, the API (and `/healthz`, `/metrics`) needs `Authorization: Bearer <token>`
  * or the session cookie (401). Commands go through the same parser and
  * {@linkcode execute} as TCP: bad input gets 400 and the TCP `ERR` line.
  *
@@ -36,6 +38,8 @@ import { EventHub, stateJson } from "./sse.ts";
 import { pickLanguage, renderPage } from "./page.ts";
 import { assetResponse, ASSETS } from "./web_assets.ts";
 import { HTTP1_DEFAULTS, type Http1Info, serveHttp1 } from "./http1.ts";
+import { health } from "./health.ts";
+import { CONTENT_TYPE, metricsFor } from "../metrics.ts";
 
 /** Options for {@linkcode startHttpServer}. */
 export interface HttpServerOptions {
@@ -90,6 +94,8 @@ export const ALLOW: Readonly<Record<string, string>> = Object.freeze({
   "/api/led": "POST",
   "/api/events": "GET",
   "/login": "POST",
+  "/healthz": "GET, HEAD",
+  "/metrics": "GET, HEAD",
   ...Object.fromEntries(Object.keys(ASSETS).map((p) => [p, "GET, HEAD"])),
 });
 
@@ -163,6 +169,14 @@ export async function startHttpServer(
   const hub = new EventHub(service);
   const extraHosts = options.allowedHosts ?? [];
   const maxBody = options.maxBody ?? MAX_BODY;
+  const metrics = metricsFor(service);
+  // One web server per service: a second one's viewers are not counted.
+  const unregisterViewers = metrics.has("ledctl_viewers") ? () => {} : metrics.register({
+    name: "ledctl_viewers",
+    type: "gauge",
+    help: "Web pages following the LED (event streams open).",
+    collect: () => [{ value: hub.viewers }],
+  });
   // Web requests are numbered on their own and named `web #N` (api.ts), apart from TCP clients.
   let webRequests = 0;
 
@@ -219,6 +233,23 @@ export async function startHttpServer(
       }
       case "/api/events":
         return guard(request, address) ?? hub.open();
+      case "/healthz": {
+        const refused = guard(request, address);
+        if (refused) return refused;
+        const { status, body } = health(service);
+        return json(status, body);
+      }
+      case "/metrics": {
+        const refused = guard(request, address);
+        if (refused) return refused;
+        return new Response(await metrics.render(), {
+          headers: {
+            "content-type": CONTENT_TYPE,
+            "cache-control": "no-store",
+            ...SECURITY_HEADERS,
+          },
+        });
+      }
       case "/api/led": {
         const form = isFormNavigation(request);
         const refused = guard(request, address);
@@ -343,6 +374,7 @@ export async function startHttpServer(
       return server.connections;
     },
     close: async () => {
+      unregisterViewers();
       hub.close();
       await server.close();
     },

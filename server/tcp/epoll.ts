@@ -51,6 +51,9 @@ import { resolveTcpOptions, type TcpServerOptions } from "./node_net.ts";
 /** The worker's module (listed with `--include` in the compile tasks). */
 const WORKER_URL = new URL("./epoll_worker.ts", import.meta.url);
 
+/** How long `/metrics` waits for the worker's counts, in ms (then shows what it has). */
+const SYNC_TIMEOUT_MS = 250;
+
 /** How long `close()` waits for the worker to close its connections, in ms. */
 const CLOSE_WAIT_MS = 1000;
 
@@ -202,6 +205,9 @@ class WorkerHost {
   readonly #started = Promise.withResolvers<{ address: string; port: number }>();
   readonly #closed = Promise.withResolvers<void>();
   #unsubscribe: (() => void) | undefined;
+  #unsource: (() => void) | undefined;
+  readonly #syncs = new Map<number, () => void>();
+  #syncId = 0;
   #wakeQueued = false;
   #gone = false;
   address = "";
@@ -272,6 +278,7 @@ class WorkerHost {
       h.#stop();
       throw e;
     }
+    h.#unsource = service.addTallySource?.(() => h.#sync());
     h.#unsubscribe = service.subscribe((e) => {
       if (e.type !== "state") return;
       h.#post({
@@ -283,6 +290,21 @@ class WorkerHost {
       });
     });
     return h;
+  }
+
+  /** Settles once the worker sent its counts (or after {@linkcode SYNC_TIMEOUT_MS}). */
+  #sync(): Promise<void> {
+    if (this.#gone) return Promise.resolve();
+    const id = ++this.#syncId;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const timer = setTimeout(() => this.#syncs.get(id)?.(), SYNC_TIMEOUT_MS);
+    this.#syncs.set(id, () => {
+      clearTimeout(timer);
+      this.#syncs.delete(id);
+      resolve();
+    });
+    this.#post({ t: "sync", id });
+    return promise;
   }
 
   /** Posts, counts, and wakes the worker (one eventfd write per task). */
@@ -315,6 +337,7 @@ class WorkerHost {
       case "count": {
         const step = m.delta > 0 ? 1 : -1;
         for (let i = 0; i < Math.abs(m.delta); i++) service.countClient(step);
+        for (const [key, n] of m.tallies ?? []) service.tally(key, n);
         return;
       }
       case "request": {
@@ -349,6 +372,8 @@ class WorkerHost {
         Atomics.notify(this.#shared, ANSWERED);
         return;
       }
+      case "synced":
+        return this.#syncs.get(m.id)?.();
       case "closed":
         return this.#closed.resolve();
     }
@@ -356,6 +381,7 @@ class WorkerHost {
 
   async close(): Promise<void> {
     this.#unsubscribe?.();
+    this.#unsource?.();
     this.#post({ t: "close" });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<void>((r) => timer = setTimeout(r, CLOSE_WAIT_MS));
@@ -368,6 +394,7 @@ class WorkerHost {
   #stop(): void {
     if (this.#gone) return;
     this.#gone = true;
+    for (const done of [...this.#syncs.values()]) done();
     this.#worker.terminate();
     this.#c.close(this.#wakeFd);
   }

@@ -29,6 +29,7 @@
 import type { Clock, TimerId } from "../../hal/clock.ts";
 import type { LedControl } from "../../core/led_service.ts";
 import { err } from "../../protocol/reply.ts";
+import { errorKey } from "../../core/tally.ts";
 import { describeErrno, Errno, type Libc } from "../../sys/libc.ts";
 import { acceptQueueLength, setKeepAlive } from "../fd_limit.ts";
 import { type Connection, Session, type SessionOptions } from "../session.ts";
@@ -762,6 +763,7 @@ export class EpollLoop {
         "busy",
         `server has ${opts.maxClients} clients (its limit); try again later`,
       );
+      opts.service.tally(errorKey("busy"));
       conn.end(line + "\n", REFUSE_LINGER_MS);
       return;
     }

@@ -67,6 +67,8 @@ export type ToWorker =
   | { t: "state"; state: LedState; by: string; note: string | undefined; clients: number }
   | { t: "reply"; id: number; ok: true; note: string | undefined }
   | { t: "reply"; id: number; ok: false; kind?: string; message: string }
+  /** Send the counts now, then `synced` (before `/metrics` reads them). */
+  | { t: "sync"; id: number }
   | { t: "close" };
 
 /** Worker → main. */
@@ -75,7 +77,9 @@ export type FromWorker =
   | { t: "failed"; call: string; errno: number; message: string }
   | { t: "log"; line: string }
   | { t: "logFdUse"; before: string; after: string }
-  | { t: "count"; delta: number }
+  /** The client count's change, and the `/metrics` counts since the last (`core/tally.ts`). */
+  | { t: "count"; delta: number; tallies?: [string, number][] }
+  | { t: "synced"; id: number }
   | { t: "request"; id: number; state: LedState; by: string }
   | { t: "authFail"; address: string }
   | { t: "query"; seq: number; op: "note" }

@@ -79,6 +79,7 @@ class LedProxy implements LedControl {
   readonly #listeners = new Set<(e: ServiceEvent) => void>();
   #delta = 0;
   #countSent = -Infinity;
+  readonly #tallies = new Map<string, number>();
 
   constructor(led: LedCopy, live: boolean) {
     this.state = led.state;
@@ -111,18 +112,25 @@ class LedProxy implements LedControl {
     this.#delta += delta;
   }
 
+  /** Counted here, sent with the client count by {@linkcode LedProxy.flushCount}. */
+  tally(key: string, n = 1): void {
+    this.#tallies.set(key, (this.#tallies.get(key) ?? 0) + n);
+  }
+
   /**
    * Sends the count's change: before the loop may block (`now`), else at
    * most every {@linkcode COUNT_EVERY_MS}: under connection churn a
    * message per iteration cost 8 % of the worker's time.
    */
   flushCount(now: boolean): void {
-    if (this.#delta === 0) return;
+    if (this.#delta === 0 && this.#tallies.size === 0) return;
     const t = performance.now();
     if (!now && t - this.#countSent < COUNT_EVERY_MS) return;
     this.#countSent = t;
-    post({ t: "count", delta: this.#delta });
+    const tallies = this.#tallies.size > 0 ? [...this.#tallies] : undefined;
+    post({ t: "count", delta: this.#delta, ...(tallies ? { tallies } : {}) });
     this.#delta = 0;
+    this.#tallies.clear();
   }
 
   request(state: LedState, by: string): Promise<void> {
@@ -330,6 +338,9 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       return proxy?.onState(m);
     case "reply":
       return proxy?.onReply(m);
+    case "sync":
+      proxy?.flushCount(true);
+      return post({ t: "synced", id: m.id });
     case "close":
       return loop?.close();
   }

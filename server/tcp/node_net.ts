@@ -15,6 +15,7 @@
 import type { Socket } from "node:net";
 import { type Clock, realClock } from "../../hal/clock.ts";
 import { err } from "../../protocol/reply.ts";
+import { errorKey } from "../../core/tally.ts";
 import type { LedService } from "../../core/led_service.ts";
 import { AuthLimiter } from "../auth_limit.ts";
 import { GuardedListener, keepAlive } from "../listener.ts";
@@ -188,6 +189,7 @@ export class TcpServer {
         "busy",
         `server has ${this.#opts.maxClients} clients (its limit); try again later`,
       );
+      this.#service.tally(errorKey("busy"));
       socket.end(line + "\n");
       lingerThenDestroy(socket, REFUSE_LINGER_MS);
       return;
