@@ -13,6 +13,7 @@
 import { UsageError } from "./cli/args.ts";
 import { clients } from "./cli/clients.ts";
 import { completions } from "./cli/completions.ts";
+import { config } from "./cli/config_cmd.ts";
 import { doctor } from "./cli/doctor.ts";
 import { led } from "./cli/led.ts";
 import { send } from "./cli/send.ts";
@@ -34,6 +35,7 @@ Commands:
   clients      the demo: N clients say hello at once and get named replies
   led          drive the LED directly: ledctl led blink 2
   doctor       check this machine: GPIO chips, pins, permissions
+  config       the settings serve would use, and where each comes from
   completions  print a shell completion script: ledctl completions bash|zsh|fish
   help         help on a command: ledctl help serve
 
@@ -52,6 +54,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   watch,
   led,
   doctor,
+  config,
   completions: (args) => completions(args, { mainHelp: HELP, commands: COMMANDS }),
 };
 

@@ -4,22 +4,19 @@
  *
  * @module
  */
-import { openLedForCli, parse, parseCount, parseHost, parsePort, UsageError } from "./args.ts";
+import { openLedForCli, parse, UsageError } from "./args.ts";
 import { Terminal } from "./term.ts";
-import { defaultLedUri } from "../hal/select.ts";
-import { formatState } from "../core/state.ts";
+import { formatState, LED_OFF, type LedState, sameState } from "../core/state.ts";
 import { LedService } from "../core/led_service.ts";
-import {
-  ENGINE_NAMES,
-  type EngineName,
-  listenTcp,
-  type TcpServerHandle,
-} from "../server/tcp/mod.ts";
+import { loadState, StateStore } from "../core/state_store.ts";
+import { listenTcp, type TcpServerHandle } from "../server/tcp/mod.ts";
 import { type HttpServer, startHttpServer } from "../server/http/server.ts";
-import { formatDuration, parseDuration } from "../server/duration.ts";
+import { formatDuration } from "../server/duration.ts";
 import { AuthLimiter } from "../server/auth_limit.ts";
 import { raiseFdLimit } from "../server/fd_limit.ts";
 import { SafetyNet } from "./safety.ts";
+import { describeOrigin, type Origin, resolveServeSettings, type RestorePolicy } from "./config.ts";
+import { optionsHelp, SERVE_OPTIONS } from "./serve_options.ts";
 
 /** Help text of `ledctl serve`. */
 export const SERVE_HELP = `Usage: ledctl serve [options]
@@ -27,42 +24,34 @@ export const SERVE_HELP = `Usage: ledctl serve [options]
 Starts the LED server: clients send commands over TCP (ledctl send, the
 seed's clientLed.py, nc, …), one line each; every client shares one LED.
 
-Options:
-  --host ADDR          address to listen on (default 127.0.0.1; 0.0.0.0 = every interface)
-  --port N             TCP port (default 10000; 0 = any free port, printed at start)
-  --led URI            the LED: mock, mock?trace=FILE, gpio:BOARD8, gpio:GPIO17?active-low,
-                       serial:/dev/ttyACM0, tcp:HOST:7000 (default: gpio:BOARD8 on a
-                       Raspberry Pi, mock elsewhere)
-  --idle-timeout T     close connections silent for T (default 10s; 0 = never)
-  --frame-timeout T    a command sent without newline counts after T of silence (default 100ms)
-  --max-clients N      most clients at once; more get "ERR busy" (default 1000)
-  --tcp-engine E       the TCP engine: auto (default: the fastest this system allows), or
-                       one of ${ENGINE_NAMES.filter((e) => e !== "auto").join(", ")}
-  --max-watchers N     most clients in watch mode at once (default 100, at most max-clients − 1)
-  --http PORT|off      the web page and HTTP API on this port, same --host (default 8080)
-  --http-max-connections N   most web connections at once; more get 503 (default 256)
-  --http-header-timeout T    a request's head must arrive within T (default 10s)
-  --http-body-timeout T      its body within T (default 10s)
-  --http-keepalive-timeout T close a web connection idle between requests for T (default 5s)
-  --http-host NAME     also accept this DNS name in the page's address (repeatable); IPs,
-                       localhost, one-word and .local/.lan names are always accepted
-  --token-file FILE    require the token in FILE (its first line) from every client:
-                       "auth T" over TCP, "Authorization: Bearer T" or the sign-in form
-                       over HTTP; 5 wrong tokens from one address lock it out for 60 s
-  --token T            the same, given inline (visible in ps: prefer --token-file or the
-                       LEDCTL_TOKEN environment variable)
-  --verbose            log every connection and request, not only LED changes
-  -h, --help           this help
+Options (each also a LEDCTL_* environment variable, e.g. LEDCTL_IDLE_TIMEOUT=30s,
+and a key of the config file, e.g. idle-timeout = "30s"; ledctl config shows
+the settings in effect and where each comes from):
+${optionsHelp()}
 
 Stop with Ctrl-C (or SIGTERM, SIGHUP): the LED goes off, the pin is released,
 every client is disconnected, exit code 0, within about a second. On a fault
-the LED goes off too, one line says why, exit code 1.
+the LED goes off too, one line says why, exit code 1. At the next start the
+LED comes back as it was last asked to be (--restore last).
 
 Examples:
   ledctl serve
   ledctl serve --host 0.0.0.0 --led gpio:BOARD8
   ledctl serve --led mock?trace=/tmp/led.trace --idle-timeout 30s
+  ledctl serve --config ./ledctl.toml --log-format json
 `;
+
+/** The `parseArgs` options of `ledctl serve`, from {@linkcode SERVE_OPTIONS}. */
+export function serveArgOptions() {
+  return Object.fromEntries(
+    SERVE_OPTIONS.map((o) => [
+      o.key,
+      o.kind === "boolean"
+        ? { type: "boolean" as const }
+        : { type: "string" as const, multiple: o.kind === "list" },
+    ]),
+  );
+}
 
 /**
  * Runs the server until SIGINT/SIGTERM; returns the exit code.
@@ -74,84 +63,35 @@ Examples:
  * ```
  */
 export async function serve(args: string[]): Promise<number> {
-  const { values } = parse(args, {
-    host: { type: "string" },
-    port: { type: "string" },
-    led: { type: "string" },
-    "idle-timeout": { type: "string" },
-    "frame-timeout": { type: "string" },
-    "max-clients": { type: "string" },
-    "max-watchers": { type: "string" },
-    "tcp-engine": { type: "string" },
-    "http-max-connections": { type: "string" },
-    "http-header-timeout": { type: "string" },
-    "http-body-timeout": { type: "string" },
-    "http-keepalive-timeout": { type: "string" },
-    "token-file": { type: "string" },
-    verbose: { type: "boolean" },
-    http: { type: "string" },
-    "http-host": { type: "string", multiple: true },
-    token: { type: "string" },
-  });
+  const { values } = parse(args, serveArgOptions());
   if (values.help) {
     console.log(SERVE_HELP);
     return 0;
   }
-  const hostname = parseHost(values.host ?? "127.0.0.1");
-  const port = parsePort(values.port ?? "10000", "--port", true);
-  let idleTimeoutMs: number, frameTimeoutMs: number;
-  let headerTimeoutMs: number, bodyTimeoutMs: number, keepAliveTimeoutMs: number;
-  try {
-    idleTimeoutMs = parseDuration(values["idle-timeout"] ?? "10s", "--idle-timeout");
-    frameTimeoutMs = parseDuration(values["frame-timeout"] ?? "100ms", "--frame-timeout");
-    headerTimeoutMs = parseDuration(
-      values["http-header-timeout"] ?? "10s",
-      "--http-header-timeout",
-    );
-    bodyTimeoutMs = parseDuration(values["http-body-timeout"] ?? "10s", "--http-body-timeout");
-    keepAliveTimeoutMs = parseDuration(
-      values["http-keepalive-timeout"] ?? "5s",
-      "--http-keepalive-timeout",
-    );
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  for (const [name, ms] of [["header", headerTimeoutMs], ["body", bodyTimeoutMs]] as const) {
-    if (ms < 1) throw new UsageError(`--http-${name}-timeout must be at least 1ms`);
-  }
-  const httpMaxConnections = parseCount(
-    values["http-max-connections"] ?? "256",
-    "--http-max-connections",
-    1_000_000,
+  const { settings: s, raw } = await resolveServeSettings(
+    values as Record<string, string | boolean | string[] | undefined>,
   );
-  if (frameTimeoutMs < 1) throw new UsageError("--frame-timeout must be at least 1ms");
-  const maxClients = parseCount(values["max-clients"] ?? "1000", "--max-clients", 1_000_000);
-  const ledUri = values.led ?? defaultLedUri();
-  const httpPort = values.http === "off"
-    ? undefined
-    : parsePort(values.http ?? "8080", "--http", true);
-  const maxWatchers = values["max-watchers"] === undefined
-    ? undefined
-    : parseCount(values["max-watchers"], "--max-watchers", 1_000_000);
-  if (maxWatchers !== undefined && maxWatchers >= maxClients) {
-    throw new UsageError(
-      `--max-watchers (${maxWatchers}) must be below --max-clients (${maxClients}), ` +
-        "so that clients that send commands always have a slot",
-    );
-  }
-  const token = await readToken(values.token, values["token-file"]);
-  const tcpEngine = (values["tcp-engine"] ?? "auto") as EngineName;
-  if (!ENGINE_NAMES.includes(tcpEngine)) {
-    throw new UsageError(
-      `--tcp-engine must be one of ${ENGINE_NAMES.join(", ")}, got "${values["tcp-engine"]}"`,
-    );
+  const { hostname, port, idleTimeoutMs, frameTimeoutMs, maxClients, maxWatchers } = s;
+  const token = await readToken(s.token, s.tokenFile, raw.get("token")?.origin);
+  // Before the LED is touched: a port that is taken must not turn off a
+  // board another ledctl is driving.
+  for (const [p, option] of [[port, "--port"], [s.httpPort, "--http"]] as const) {
+    if (p === undefined || p === 0) continue;
+    const why = probeListen(hostname, p, option);
+    if (why) {
+      console.error(why);
+      return 1;
+    }
   }
 
-  const term = new Terminal();
+  const term = new Terminal({ level: s.logLevel, format: s.logFormat });
   const log = (line: string) => term.log(line);
-  if (values.token !== undefined) {
-    log("note: --token is visible to every user in ps; prefer --token-file or LEDCTL_TOKEN");
+  const warn = (line: string) => term.log(line, "warn");
+  const debug = s.logLevel === "debug";
+  if (raw.get("token")?.origin.kind === "flag") {
+    warn("note: --token is visible to every user in ps; prefer --token-file or LEDCTL_TOKEN");
   }
+  if (s.configPath !== undefined) log(`settings from ${s.configPath}`);
   let level = false;
   let server: TcpServerHandle | undefined;
   let service: LedService | undefined = undefined;
@@ -166,12 +106,12 @@ export async function serve(args: string[]): Promise<number> {
     );
   };
 
-  const driver = await openLedForCli("serve", ledUri, {
+  const driver = await openLedForCli("serve", s.ledUri, {
     draw: (l) => {
       level = l;
       redraw();
     },
-    onFault: (e) => log(`LED fault: ${e.message}`),
+    onFault: (e) => term.log(`LED fault: ${e.message}`, "error"),
     log,
   });
   if (!driver) return 1;
@@ -185,16 +125,21 @@ export async function serve(args: string[]): Promise<number> {
     log(`descriptors: limit ${fds.after.soft}${raised}, hard limit ${fds.after.hard}`);
   }
   const authLimiter = new AuthLimiter({ log });
+  const store = s.stateFile === undefined ? undefined : new StateStore(s.stateFile, { warn });
+  await restoreState(led, store, s.restore, log, warn);
+  const unsaved = store
+    ? led.subscribe((e) => e.type === "state" && store.save(e.state, e.by))
+    : undefined;
   try {
     const listening = await listenTcp(service, {
-      engine: tcpEngine,
+      engine: s.tcpEngine,
       hostname,
       port,
       idleTimeoutMs,
       frameTimeoutMs,
       maxClients,
       log,
-      verbose: values.verbose,
+      verbose: debug,
       token,
       maxWatchers,
       authLimiter,
@@ -207,25 +152,25 @@ export async function serve(args: string[]): Promise<number> {
     return 1;
   }
   let http: HttpServer | undefined;
-  if (httpPort !== undefined) {
+  if (s.httpPort !== undefined) {
     try {
       http = await startHttpServer(service, {
         hostname,
-        port: httpPort,
+        port: s.httpPort,
         token,
         log,
-        allowedHosts: values["http-host"] ?? [],
-        verbose: values.verbose,
-        maxConnections: httpMaxConnections,
-        headerTimeoutMs,
-        bodyTimeoutMs,
-        keepAliveTimeoutMs,
+        allowedHosts: s.httpHosts,
+        verbose: debug,
+        maxConnections: s.httpMaxConnections,
+        headerTimeoutMs: s.headerTimeoutMs,
+        bodyTimeoutMs: s.bodyTimeoutMs,
+        keepAliveTimeoutMs: s.keepAliveTimeoutMs,
         authLimiter,
       });
     } catch (e) {
       await server.close();
       await service.close();
-      console.error(listenError(e, hostname, httpPort, "--http"));
+      console.error(listenError(e, hostname, s.httpPort, "--http"));
       return 1;
     }
   }
@@ -234,14 +179,7 @@ export async function serve(args: string[]): Promise<number> {
     `ledctl listening on ${server.hostname}:${server.port} · LED: ${service.description} · ` +
       `idle timeout ${idle} · max ${maxClients} clients`,
   );
-  if (http) {
-    const shown = hostname === "0.0.0.0"
-      ? "localhost"
-      : hostname.includes(":")
-      ? `[${hostname}]`
-      : hostname;
-    log(`web page on http://${shown}:${http.port}/`);
-  }
+  if (http) log(`web page on ${pageUrls(hostname, http.port)}`);
   if (token !== undefined) log("clients must authenticate (--token is set)");
   const unsubscribe = service.subscribe(redraw);
   redraw();
@@ -252,11 +190,13 @@ export async function serve(args: string[]): Promise<number> {
   term.end();
   log(`${sig}: turning the LED off and closing`);
   unsubscribe();
+  unsaved?.();
   let code = 0;
   if (!await net.turnLedOff()) {
     console.error("ledctl serve: could not turn the LED off (see the log above)");
     code = 1;
   }
+  await flushWithin(store, SHUTDOWN_MS);
   // Clients get their FIN; none may hold the exit back for more than a moment.
   const closed = Promise.all([server.close(), http?.close()]).then(() => true);
   const timer = Promise.withResolvers<boolean>();
@@ -272,15 +212,20 @@ export async function serve(args: string[]): Promise<number> {
 const SHUTDOWN_MS = 700;
 
 /**
- * The token from `--token`, `--token-file` or `LEDCTL_TOKEN`, checked.
- * A file's first line is the token (surrounding whitespace dropped).
+ * The token from `token` (`--token`, `LEDCTL_TOKEN` or the file's `token`)
+ * or `token-file`, checked. A file's first line is the token (surrounding
+ * whitespace dropped).
  */
-async function readToken(inline?: string, file?: string): Promise<string | undefined> {
+async function readToken(
+  inline?: string,
+  file?: string,
+  origin?: Origin,
+): Promise<string | undefined> {
   if (inline !== undefined && file !== undefined) {
-    throw new UsageError("give --token or --token-file, not both");
+    throw new UsageError("give a token or a token file, not both");
   }
   let token = inline;
-  let from = "--token";
+  let from = origin ? describeOrigin("token", origin) : "--token";
   if (file !== undefined) {
     try {
       token = (await Deno.readTextFile(file)).split("\n")[0].trim();
@@ -288,9 +233,6 @@ async function readToken(inline?: string, file?: string): Promise<string | undef
       throw new UsageError(`cannot read --token-file ${file}: ${(e as Error).message}`);
     }
     from = `the token in ${file} (its first line)`;
-  } else if (token === undefined && Deno.env.get("LEDCTL_TOKEN")) {
-    token = Deno.env.get("LEDCTL_TOKEN");
-    from = "LEDCTL_TOKEN";
   }
   if (token !== undefined && !/^[\x21-\x7e]{8,256}$/.test(token)) {
     throw new UsageError(
@@ -315,6 +257,85 @@ function injectFault(kind: string): void {
   });
 }
 
+/**
+ * Sets the LED as `policy` says at start: `last` the state in the store's
+ * file (a missing or bad file: a warning, the LED stays off), `on`, or `off`.
+ */
+async function restoreState(
+  led: LedService,
+  store: StateStore | undefined,
+  policy: RestorePolicy,
+  log: (line: string) => void,
+  warn: (line: string) => void,
+): Promise<void> {
+  let state: LedState = LED_OFF;
+  let by = `restore ${policy}`;
+  if (policy === "on") state = { mode: "on" };
+  if (policy === "last") {
+    if (!store) {
+      log("no state file (--state-file off, or no home directory): the LED starts off");
+      return;
+    }
+    const saved = await loadState(store.path);
+    if (!saved.ok) {
+      if (saved.missing) log(`no saved state yet in ${store.path}: the LED starts off`);
+      else warn(`ignoring the state file ${store.path} (${saved.why}): the LED starts off`);
+      return;
+    }
+    state = saved.state;
+    by = `restore last (${saved.by}, ${saved.time})`;
+  }
+  if (sameState(state, LED_OFF)) return;
+  try {
+    await led.request(state, by);
+  } catch (e) {
+    warn(`could not restore the LED to ${formatState(state)}: ${(e as Error).message}`);
+  }
+}
+
+/** Waits for the state file's last write, at most `ms`. */
+async function flushWithin(store: StateStore | undefined, ms: number): Promise<void> {
+  if (!store) return;
+  let t: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([store.flush(), new Promise((r) => t = setTimeout(r, ms))]);
+  clearTimeout(t);
+}
+
+/**
+ * Where the web page can be opened, for the start line: on 0.0.0.0 (or ::)
+ * the machine's own LAN addresses, which a phone can open, then localhost.
+ */
+function pageUrls(hostname: string, port: number): string {
+  const url = (h: string) => `http://${h.includes(":") ? `[${h}]` : h}:${port}/`;
+  if (hostname !== "0.0.0.0" && hostname !== "::") return url(hostname);
+  let lan: string[] = [];
+  try {
+    lan = Deno.networkInterfaces()
+      .filter((i) => (hostname === "::" || i.family === "IPv4") && !isLoopback(i.address))
+      .filter((i) => !i.address.startsWith("fe80:"))
+      .map((i) => url(i.address));
+  } catch { /* no --allow-sys: localhost only */ }
+  const local = url("localhost");
+  return lan.length ? `${[...new Set(lan)].join(" ")} (this machine: ${local})` : local;
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith("127.") || address === "::1";
+}
+
+/**
+ * Whether `port` can be listened on now: undefined if so, else the line
+ * saying why (listening for a moment, then closing).
+ */
+function probeListen(hostname: string, port: number, option: string): string | undefined {
+  try {
+    Deno.listen({ hostname, port }).close();
+    return undefined;
+  } catch (e) {
+    return listenError(e, hostname, port, option);
+  }
+}
+
 /** One line saying why listening failed and what to do. */
 function listenError(e: unknown, hostname: string, port: number, option = "--port"): string {
   const where = `${hostname}:${port}`;
@@ -325,7 +346,8 @@ function listenError(e: unknown, hostname: string, port: number, option = "--por
     return `ledctl serve: ${hostname} is not an address of this machine: use 127.0.0.1, 0.0.0.0 or one of its own addresses`;
   }
   if (e instanceof Deno.errors.PermissionDenied) {
-    return `ledctl serve: not allowed to listen on ${where}: ports below 1024 need root; use ${option} 10000`;
+    const suggest = option === "--http" ? 8080 : 10000;
+    return `ledctl serve: not allowed to listen on ${where}: ports below 1024 need root; use ${option} ${suggest}`;
   }
   return `ledctl serve: cannot listen on ${where}: ${(e as Error).message}`;
 }

@@ -99,7 +99,32 @@ export function ledctlArgv(args: string[]): string[] {
     : [deno, "run", "--allow-all", "--no-check", `${root}main.ts`, ...args];
 }
 
-/** The command that runs ledctl from source (or the binary in LEDCTL_BIN). */
+let stateDir: string | undefined;
+let stateFiles = 0;
+
+/**
+ * A fresh state file path for one spawned ledctl (`LEDCTL_STATE_FILE`), in
+ * a directory of this test process removed at its exit: each server starts
+ * with no saved state (its LED off, as the tests expect), and none writes
+ * the developer's own ~/.local/state/ledctl.
+ */
+function freshStateFile(): string {
+  if (!stateDir) {
+    const dir = stateDir = Deno.makeTempDirSync({ prefix: "ledctl-state-" });
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* gone */ }
+    });
+  }
+  return `${stateDir}/state-${++stateFiles}.json`;
+}
+
+/**
+ * The command that runs ledctl from source (or the binary in LEDCTL_BIN).
+ * Each gets its own state file (`LEDCTL_STATE_FILE`, see
+ * {@linkcode freshStateFile}) unless `env` names one.
+ */
 export function ledctlCommand(
   args: string[],
   env: Record<string, string> = {},
@@ -110,7 +135,7 @@ export function ledctlCommand(
     args: rest,
     // The binary runs with nothing of the repo around it.
     cwd: Deno.env.get("LEDCTL_BIN") ? "/" : root,
-    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", LEDCTL_STATE_FILE: freshStateFile(), ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -46,6 +46,8 @@ Deno.test(`./run start: SIGINT to its process group stops it cleanly, ${ROUNDS} 
           "off",
           "--led",
           `mock?trace=${trace}`,
+          "--state-file",
+          "off",
         ],
         cwd: root,
         env: { NO_COLOR: "1" },

@@ -167,7 +167,7 @@ function ledctl(permissions: string[], args: string[]) {
     args: ["run", ...permissions, "--no-check", "--no-config", "--no-prompt", main, ...args],
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", LEDCTL_STATE_FILE: "off" }, // each serve starts with the LED off
   });
 }
 

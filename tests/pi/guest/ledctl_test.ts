@@ -17,7 +17,7 @@ function ledctl(args: string[], stdout: "piped" | "null" = "piped") {
     args: ["run", "-A", "--no-check", "--no-config", main, ...args],
     stdout,
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", LEDCTL_STATE_FILE: "off" }, // each serve starts with the LED off
   });
 }
 

@@ -1,0 +1,243 @@
+/**
+ * The options of `ledctl serve`, in one table: each is a command-line flag,
+ * a `LEDCTL_*` environment variable and a key of the config file, with one
+ * default and one line of help. `serve --help`, `ledctl config`, the config
+ * file's checks and the shell completions all read this table, so an option
+ * added here exists everywhere at once.
+ *
+ * @module
+ */
+import { ENGINE_NAMES } from "../server/tcp/mod.ts";
+
+/** How an option's value is written: text, a switch, or a repeatable list. */
+export type OptionKind = "string" | "boolean" | "list";
+
+/** One option of `ledctl serve`. */
+export interface ServeOption {
+  /** The long name: `--<key>` on the command line, `<key> = …` in the file. */
+  readonly key: string;
+  /** Its kind; a `list` is repeated on the command line, an array in the file. */
+  readonly kind: OptionKind;
+  /** The placeholder in the help (`N`, `ADDR`, `T`…); none for a switch. */
+  readonly arg?: string;
+  /** The default, as it would be written on the command line; none: unset. */
+  readonly default?: string;
+  /** The help, one or more lines (no indentation). */
+  readonly help: string;
+  /** Secret: `ledctl config` never prints its value. */
+  readonly secret?: boolean;
+  /** Only on the command line or in the environment, not in the file (`config`). */
+  readonly notInFile?: boolean;
+}
+
+/**
+ * Every option of `ledctl serve`, in the order of its help.
+ *
+ * @example
+ * ```ts
+ * import { SERVE_OPTIONS } from "./serve_options.ts";
+ * SERVE_OPTIONS.find((o) => o.key === "port")?.default; // "10000"
+ * ```
+ */
+export const SERVE_OPTIONS: readonly ServeOption[] = Object.freeze([
+  {
+    key: "config",
+    kind: "string",
+    arg: "FILE",
+    notInFile: true,
+    help: `read settings from this TOML file (default: ${"/etc/ledctl/ledctl.toml"} when it
+exists); "none": no file. Flags beat LEDCTL_* variables, which beat the file`,
+  },
+  {
+    key: "host",
+    kind: "string",
+    arg: "ADDR",
+    default: "127.0.0.1",
+    help: "address to listen on (0.0.0.0 = every interface, to reach it from the LAN)",
+  },
+  {
+    key: "port",
+    kind: "string",
+    arg: "N",
+    default: "10000",
+    help: "TCP port (0 = any free port, printed at start)",
+  },
+  {
+    key: "led",
+    kind: "string",
+    arg: "URI",
+    help: `the LED: mock, mock?trace=FILE, gpio:BOARD8, gpio:GPIO17?active-low,
+serial:/dev/ttyACM0, tcp:HOST:7000 (default: gpio:BOARD8 on a Raspberry Pi,
+mock elsewhere)`,
+  },
+  {
+    key: "state-file",
+    kind: "string",
+    arg: "FILE",
+    help: `where the LED's last requested state is kept across restarts (default:
+$STATE_DIRECTORY/state.json under systemd, else $XDG_STATE_HOME/ledctl/state.json,
+else ~/.local/state/ledctl/state.json); "off": keep none`,
+  },
+  {
+    key: "restore",
+    kind: "string",
+    arg: "WHEN",
+    default: "last",
+    help: `the LED at start: last (the state last requested, even after a crash or a
+power cut), off, or on`,
+  },
+  {
+    key: "idle-timeout",
+    kind: "string",
+    arg: "T",
+    default: "10s",
+    help: "close connections silent for T (0 = never)",
+  },
+  {
+    key: "frame-timeout",
+    kind: "string",
+    arg: "T",
+    default: "100ms",
+    help: "a command sent without newline counts after T of silence",
+  },
+  {
+    key: "max-clients",
+    kind: "string",
+    arg: "N",
+    default: "1000",
+    help: 'most clients at once; more get "ERR busy"',
+  },
+  {
+    key: "max-watchers",
+    kind: "string",
+    arg: "N",
+    help: "most clients in watch mode at once (default 100, or max-clients − 1 if lower)",
+  },
+  {
+    key: "tcp-engine",
+    kind: "string",
+    arg: "E",
+    default: "auto",
+    help: `the TCP engine: auto (the fastest this system allows), or one of ${
+      ENGINE_NAMES.filter((e) => e !== "auto").join(", ")
+    }`,
+  },
+  {
+    key: "http",
+    kind: "string",
+    arg: "PORT|off",
+    default: "8080",
+    help: "the web page and HTTP API on this port, same --host",
+  },
+  {
+    key: "http-max-connections",
+    kind: "string",
+    arg: "N",
+    default: "256",
+    help: "most web connections at once; more get 503",
+  },
+  {
+    key: "http-header-timeout",
+    kind: "string",
+    arg: "T",
+    default: "10s",
+    help: "a request's head must arrive within T",
+  },
+  {
+    key: "http-body-timeout",
+    kind: "string",
+    arg: "T",
+    default: "10s",
+    help: "its body within T",
+  },
+  {
+    key: "http-keepalive-timeout",
+    kind: "string",
+    arg: "T",
+    default: "5s",
+    help: "close a web connection idle between requests for T",
+  },
+  {
+    key: "http-host",
+    kind: "list",
+    arg: "NAME",
+    help: `also accept this DNS name in the page's address (repeatable); IPs, localhost,
+one-word and .local/.lan names are always accepted`,
+  },
+  {
+    key: "token-file",
+    kind: "string",
+    arg: "FILE",
+    help: `require the token in FILE (its first line) from every client: "auth T" over
+TCP, "Authorization: Bearer T" or the sign-in form over HTTP; 5 wrong tokens
+from one address lock it out for 60 s`,
+  },
+  {
+    key: "token",
+    kind: "string",
+    arg: "T",
+    secret: true,
+    help: `the same, given inline (visible in ps: prefer --token-file or the
+LEDCTL_TOKEN environment variable)`,
+  },
+  {
+    key: "log-level",
+    kind: "string",
+    arg: "L",
+    default: "info",
+    help: `error, warn, info (LED changes, refusals, board link) or debug (also every
+connection and request)`,
+  },
+  {
+    key: "log-format",
+    kind: "string",
+    arg: "F",
+    default: "text",
+    help: "text, or json: one object per line, for journald or a log shipper",
+  },
+  {
+    key: "verbose",
+    kind: "boolean",
+    help: "the same as --log-level debug",
+  },
+]);
+
+/**
+ * The environment variable of an option: `LEDCTL_` and its key in capitals,
+ * `-` as `_` (`idle-timeout` → `LEDCTL_IDLE_TIMEOUT`).
+ *
+ * @example
+ * ```ts
+ * import { envName } from "./serve_options.ts";
+ * envName("http-host"); // "LEDCTL_HTTP_HOST"
+ * ```
+ */
+export function envName(key: string): string {
+  return `LEDCTL_${key.toUpperCase().replaceAll("-", "_")}`;
+}
+
+/**
+ * The options block of `serve --help`, from {@linkcode SERVE_OPTIONS}:
+ * each option with its placeholder, its help, and its default.
+ *
+ * @example
+ * ```ts
+ * import { optionsHelp } from "./serve_options.ts";
+ * console.log(optionsHelp());
+ * ```
+ */
+export function optionsHelp(): string {
+  const width = 28;
+  const out: string[] = [];
+  for (const o of SERVE_OPTIONS) {
+    const head = `  --${o.key}${o.arg ? ` ${o.arg}` : ""}`;
+    const lines = o.help.split("\n");
+    if (o.default !== undefined) lines[lines.length - 1] += ` (default ${o.default})`;
+    const first = head.length < width
+      ? head.padEnd(width) + lines[0]
+      : `${head}\n${" ".repeat(width)}${lines[0]}`;
+    out.push(first, ...lines.slice(1).map((l) => " ".repeat(width) + l));
+  }
+  out.push(`${"  -h, --help".padEnd(width)}this help`);
+  return out.join("\n");
+}
