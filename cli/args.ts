@@ -102,3 +102,122 @@ export async function openLedForCli(
     throw e;
   }
 }
+
+/**
+ * Parses `args` as `[options…] <command…>`: the options before the first
+ * word that is not one (or after `--`), strictly, as {@linkcode parse}
+ * does; from that word on, every word is the command's, even one that
+ * looks like an option (`blink -1`).
+ *
+ * @example
+ * ```ts
+ * import { parseUntilCommand } from "./args.ts";
+ * const { values, command } = parseUntilCommand(["--port", "9", "blink", "-1"], {
+ *   port: { type: "string" },
+ * });
+ * // values.port === "9", command: ["blink", "-1"]
+ * ```
+ */
+export function parseUntilCommand<O extends NonNullable<ParseArgsConfig["options"]>>(
+  args: string[],
+  options: O,
+) {
+  const takesValue = new Set<string>();
+  for (const [name, o] of Object.entries(options)) {
+    if (o.type !== "string") continue;
+    takesValue.add(`--${name}`);
+    if (o.short) takesValue.add(`-${o.short}`);
+  }
+  let i = 0;
+  while (i < args.length) {
+    const a = args[i];
+    if (a === "--") break;
+    if (!a.startsWith("-") || a === "-") break;
+    i += takesValue.has(a) ? 2 : 1;
+  }
+  const head = args.slice(0, Math.min(i, args.length));
+  const command = args[i] === "--" ? args.slice(i + 1) : args.slice(i);
+  const { values } = parse(head, options);
+  return { values, command };
+}
+
+/** The token options every client subcommand takes; see {@linkcode clientToken}. */
+export const TOKEN_OPTIONS = {
+  token: { type: "string" },
+  "token-file": { type: "string" },
+} as const;
+
+/** Help lines for {@linkcode TOKEN_OPTIONS}, aligned as the subcommands' help is. */
+export const TOKEN_HELP =
+  `  --token-file F  authenticate first with the token in F (its first line), for a
+                  server started with a token; also LEDCTL_TOKEN
+  --token T       the same, given inline (visible in ps: prefer --token-file or
+                  LEDCTL_TOKEN)`;
+
+/**
+ * The token a client subcommand authenticates with: `--token`, else the
+ * first line of `--token-file`, else `LEDCTL_TOKEN`, else none. Throws a
+ * {@linkcode UsageError} for both options at once, an unreadable file, or a
+ * token with spaces.
+ *
+ * @example
+ * ```ts
+ * import { clientToken } from "./args.ts";
+ * await clientToken({ token: "s3cret-token" }); // "s3cret-token"
+ * ```
+ */
+export async function clientToken(
+  values: { token?: string; "token-file"?: string },
+): Promise<string | undefined> {
+  const inline = values.token;
+  const file = values["token-file"];
+  if (inline !== undefined && file !== undefined) {
+    throw new UsageError("give --token or --token-file, not both");
+  }
+  let token = inline;
+  let from = "--token";
+  if (file !== undefined) {
+    try {
+      token = (await Deno.readTextFile(file)).split("\n")[0].trim();
+    } catch (e) {
+      throw new UsageError(`cannot read --token-file ${file}: ${(e as Error).message}`);
+    }
+    from = `the token in ${file} (its first line)`;
+  } else if (token === undefined) {
+    token = Deno.env.get("LEDCTL_TOKEN") || undefined;
+    from = "LEDCTL_TOKEN";
+  }
+  if (token !== undefined && (token === "" || /\s/.test(token))) {
+    throw new UsageError(`${from} is not a token: a token is one word, without spaces`);
+  }
+  return token;
+}
+
+/**
+ * True when a server's first line is an HTTP status line: the client was
+ * pointed at a web port (ledctl's own, or another web server's).
+ *
+ * @example
+ * ```ts
+ * import { isHttpAnswer } from "./args.ts";
+ * isHttpAnswer("HTTP/1.1 400 Bad Request"); // true
+ * ```
+ */
+export function isHttpAnswer(line: string): boolean {
+  return /^HTTP\/\d/.test(line);
+}
+
+/**
+ * What to say when `host:port` answered in HTTP.
+ *
+ * @example
+ * ```ts
+ * import { httpAnswerMessage } from "./args.ts";
+ * httpAnswerMessage("127.0.0.1", 8080);
+ * ```
+ */
+export function httpAnswerMessage(host: string, port: number): string {
+  return `${host}:${port} answered in HTTP: that is ledctl's web port (or another web ` +
+    `server), not its TCP port, which is 10000 unless serve was given --port; ` +
+    `use --port with that one`;
+}

@@ -28,6 +28,15 @@ Examples:
   ledctl led --led gpio:GPIO17 on
 `;
 
+/** The LED's commands, printed by `ledctl led help` and named by its errors. */
+export const LED_COMMANDS = `ledctl led commands:
+  blink HZ        blink at HZ full cycles per second, 0.05 to 500 (2.5, 2,5 or 2.5 Hz)
+  on              light it
+  off             turn it off
+French: clignote HZ, allume, eteindre (éteindre, eteins, eteind).
+Options and examples: ledctl led --help
+`;
+
 /**
  * Applies the state in `args` until interrupted; returns the exit code.
  *
@@ -47,6 +56,17 @@ export async function led(args: string[]): Promise<number> {
     throw new UsageError('say what the LED should do: "blink 2", "on" or "off"');
   }
   const cmd = parseCommand(positionals.join(" "));
+  if (cmd.verb === "help") {
+    console.log(LED_COMMANDS);
+    return 0;
+  }
+  if (cmd.verb === "error" && cmd.code === "unknown-command") {
+    // The server's "(try: help)" names its own help; say the LED's commands here.
+    const what = cmd.text.replace(/ \(try: help\)$/, "");
+    throw new UsageError(
+      `${what} is not an LED command: use blink HZ, on or off (clignote HZ, allume, eteindre; ledctl led help)`,
+    );
+  }
   if (cmd.verb === "error") throw new UsageError(cmd.text);
   const state: LedState | undefined = stateFor(cmd);
   if (state === undefined) {
@@ -79,7 +99,7 @@ export async function led(args: string[]): Promise<number> {
     await driver.apply(state);
     if (state.mode !== "off") {
       if (!term.live) {
-        console.log(`LED ${formatState(state)} on ${driver.description}; Ctrl-C to stop`);
+        console.log(`LED ${formatState(state)} · ${driver.description} · Ctrl-C to stop`);
       }
       await net.signal;
     }

@@ -4,7 +4,17 @@
  *
  * @module
  */
-import { parse, parseHost, parsePort, UsageError } from "./args.ts";
+import {
+  clientToken,
+  httpAnswerMessage,
+  isHttpAnswer,
+  parseHost,
+  parsePort,
+  parseUntilCommand,
+  TOKEN_HELP,
+  TOKEN_OPTIONS,
+  UsageError,
+} from "./args.ts";
 import { ClientError } from "../clients/connect.ts";
 import { sendCommand } from "../clients/send.ts";
 import { parseDuration } from "../server/duration.ts";
@@ -17,13 +27,14 @@ Sends one command to a ledctl server and prints its reply. Exit code 0 for
 an OK reply, 1 for an ERR reply or no connection, 2 for a usage mistake.
 
 Commands: blink <hz> (clignote), on (allume), off (eteindre), status (etat),
-hello [name], help, quit. The frequency takes 2.5 or 2,5.
+hello [name], help, quit. The frequency takes 2.5, 2,5 or 2.5 Hz. Options
+go before the command: every word after it is the command's (blink -1).
 
 Options:
   --host ADDR     server address (default 127.0.0.1)
-  --port N        server port (default 10000)
+  --port N        server's TCP port (default 10000; not the web page's port)
   --timeout T     give up after T (default 5s)
-  --token T       authenticate first (for a server started with --token; also LEDCTL_TOKEN)
+${TOKEN_HELP}
   -h, --help      this help
 
 Examples:
@@ -42,20 +53,19 @@ Examples:
  * ```
  */
 export async function send(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
+  const { values, command: positionals } = parseUntilCommand(args, {
     host: { type: "string" },
     port: { type: "string" },
     timeout: { type: "string" },
-    token: { type: "string" },
-  }, true);
+    ...TOKEN_OPTIONS,
+  });
   if (values.help) {
     console.log(SEND_HELP);
     return 0;
   }
+  // main adds the pointer to --help, which lists the commands.
   if (positionals.length === 0) {
-    throw new UsageError(
-      'say what to send, e.g. "ledctl send blink 3" (ledctl send --help lists commands)',
-    );
+    throw new UsageError('say what to send, e.g. "ledctl send blink 3"');
   }
   const host = parseHost(values.host ?? "127.0.0.1");
   const port = parsePort(values.port ?? "10000");
@@ -65,9 +75,9 @@ export async function send(args: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  const token = await clientToken(values);
   let reply: string;
   try {
-    const token = values.token ?? (Deno.env.get("LEDCTL_TOKEN") || undefined);
     reply = await sendCommand(positionals.join(" "), { host, port, timeoutMs, token });
   } catch (e) {
     if (e instanceof RangeError) throw new UsageError(e.message);
@@ -76,6 +86,10 @@ export async function send(args: string[]): Promise<number> {
       return 1;
     }
     throw e;
+  }
+  if (isHttpAnswer(reply)) {
+    console.error(`ledctl send: ${httpAnswerMessage(host, port)}`);
+    return 1;
   }
   const parsed = parseReply(reply);
   if (parsed.ok) {

@@ -3,7 +3,16 @@
  *
  * @module
  */
-import { parse, parseHost, parsePort, UsageError } from "./args.ts";
+import {
+  clientToken,
+  httpAnswerMessage,
+  isHttpAnswer,
+  parse,
+  parseHost,
+  parsePort,
+  TOKEN_HELP,
+  TOKEN_OPTIONS,
+} from "./args.ts";
 import { Terminal } from "./term.ts";
 import { ClientError } from "../clients/connect.ts";
 import { watchLed } from "../clients/watch.ts";
@@ -17,8 +26,8 @@ if the server cannot be reached or ends the connection.
 
 Options:
   --host ADDR     server address (default 127.0.0.1)
-  --port N        server port (default 10000)
-  --token T       authenticate first (a server started with --token; also LEDCTL_TOKEN)
+  --port N        server's TCP port (default 10000; not the web page's port)
+${TOKEN_HELP}
   -h, --help      this help
 `;
 
@@ -35,7 +44,7 @@ export async function watch(args: string[]): Promise<number> {
   const { values } = parse(args, {
     host: { type: "string" },
     port: { type: "string" },
-    token: { type: "string" },
+    ...TOKEN_OPTIONS,
   });
   if (values.help) {
     console.log(WATCH_HELP);
@@ -43,8 +52,7 @@ export async function watch(args: string[]): Promise<number> {
   }
   const host = parseHost(values.host ?? "127.0.0.1");
   const port = parsePort(values.port ?? "10000");
-  const token = values.token ?? (Deno.env.get("LEDCTL_TOKEN") || undefined);
-  if (token !== undefined && /\s/.test(token)) throw new UsageError("a token has no spaces");
+  const token = await clientToken(values);
   const term = new Terminal({ live: false });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -61,7 +69,8 @@ export async function watch(args: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (!(e instanceof ClientError)) throw e;
-    console.error(`ledctl watch: ${e.message}`);
+    const why = isHttpAnswer(e.message) ? httpAnswerMessage(host, port) : e.message;
+    console.error(`ledctl watch: ${why}`);
     return 1;
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);

@@ -46,7 +46,8 @@ export async function sendCommand(
         const reader = new LineReader(conn);
         if (auth) {
           const first = await reader.readLine();
-          if (first === null || first.startsWith("ERR")) return first;
+          // An error, or not a ledctl answer at all (a web port's HTTP): the caller shows it.
+          if (first === null || !first.startsWith("OK")) return first;
         }
         return await reader.readLine();
       })(),

@@ -20,6 +20,8 @@ export interface SwarmResult {
 export interface SwarmOptions extends Endpoint {
   /** How many clients. Default 2, as in the seed. */
   count?: number;
+  /** Each client sends `auth <token>` first (a server started with a token). Default: none. */
+  token?: string;
   /** Called as each client progresses, e.g. to print. Default: nothing. */
   onEvent?: (name: string, event: string) => void;
 }
@@ -49,8 +51,13 @@ export function runClients(options: SwarmOptions = {}): Promise<SwarmResult[]> {
         const ms = options.timeoutMs ?? 5000;
         const reply = await withTimeout(
           (async () => {
-            await conn.write(new TextEncoder().encode(`Hello, server! from ${name}\n`));
-            return await new LineReader(conn).readLine();
+            const auth = options.token !== undefined ? `auth ${options.token}\n` : "";
+            await conn.write(new TextEncoder().encode(`${auth}Hello, server! from ${name}\n`));
+            const reader = new LineReader(conn);
+            const first = await reader.readLine();
+            // The answer to auth: an ERR (or no ledctl at all) is the client's reply.
+            if (!auth || first === null || !first.startsWith("OK")) return first;
+            return await reader.readLine();
           })(),
           ms,
           `no reply within ${ms} ms`,

@@ -169,7 +169,7 @@ async function ledUntilSignal(args: string[], signal: Deno.Signal) {
 
 Deno.test("led blink stays in the foreground and turns the LED off on SIGINT", async () => {
   const r = await ledUntilSignal(["blink", "25"], "SIGINT");
-  assert.match(r.out, /LED blink 25 Hz on mock/);
+  assert.match(r.out, /^LED blink 25 Hz · mock\b.* · Ctrl-C to stop$/m);
   assert.equal(r.code, 0, r.stderr);
   // A blink starts lit; the last edge, after the signal, is off.
   assert.equal(r.before[1], true, `levels before SIGINT: ${r.before}`);
@@ -179,7 +179,7 @@ Deno.test("led blink stays in the foreground and turns the LED off on SIGINT", a
 
 Deno.test("led on keeps the LED lit until SIGTERM, then turns it off", async () => {
   const r = await ledUntilSignal(["on"], "SIGTERM");
-  assert.match(r.out, /LED on on mock/);
+  assert.match(r.out, /^LED on · mock\b.* · Ctrl-C to stop$/m);
   assert.equal(r.code, 0, r.stderr);
   // The trace: off when the pin was claimed, lit while it runs, off after the signal.
   assert.deepEqual(r.before, [false, true], "lit while in the foreground");

@@ -17,7 +17,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { RawClient, ServerProcess, tcpTest } from "./harness.ts";
+import { RawClient, runLedctl, ServerProcess, tcpTest } from "./harness.ts";
 
 tcpTest(
   "pipelined watch, on, off: each EVENT just before its OK, in request order",
@@ -84,5 +84,133 @@ tcpTest(
     assert.match((await c.ask("hello Ada")) ?? "", /^OK hello Ada: you are client #\d+ from /);
     assert.match((await c.ask("hello")) ?? "", /^OK hello Ada: you are client #\d+ from /);
     assert.equal(await c.ask("status"), "OK blink 3 Hz");
+  },
+);
+
+/** A server with its web port on too; resolves with both ports. */
+async function withWebPort(engine: Parameters<typeof ServerProcess.start>[1] = {}) {
+  const server = await ServerProcess.start(["--http", "0"], engine);
+  const m = await server.stdout.waitFor(/web page on http:\/\/[^ ]*:(\d+)\//);
+  return { server, web: m[1] };
+}
+
+tcpTest("send and watch pointed at the web port say so and exit 1", async (engine) => {
+  const { server, web } = await withWebPort({ engine });
+  await using _ = server;
+  const sent = await runLedctl(["send", "--port", web, "on"]);
+  assert.equal(sent.code, 1, sent.stderr);
+  assert.equal(sent.stdout, "", "no HTTP status line printed as the answer");
+  assert.match(
+    sent.stderr,
+    new RegExp(`^ledctl send: 127\\.0\\.0\\.1:${web} answered in HTTP: .*web port.*10000.*--port`),
+  );
+  const authed = await runLedctl(["send", "--port", web, "on"], { LEDCTL_TOKEN: "s3cret-token" });
+  assert.equal(authed.code, 1, authed.stderr);
+  assert.match(authed.stderr, /answered in HTTP: .*web port/);
+  const watched = await runLedctl(["watch", "--port", web]);
+  assert.equal(watched.code, 1, watched.stderr);
+  assert.match(watched.stderr, /^ledctl watch: 127\.0\.0\.1:\d+ answered in HTTP: .*web port/);
+  const swarm = await runLedctl(["clients", "--port", web]);
+  assert.equal(swarm.code, 1, swarm.stderr);
+  assert.match(swarm.stderr, /answered in HTTP: .*web port/);
+  // The server keeps serving on its TCP port.
+  const ok = await runLedctl(["send", "--port", String(server.port), "on"]);
+  assert.deepEqual([ok.code, ok.stdout], [0, "OK on\n"]);
+});
+
+tcpTest("send: every word after the command is the command's (blink -1)", async (engine) => {
+  await using server = await ServerProcess.start([], { engine });
+  const port = String(server.port);
+  const r = await runLedctl(["send", "--port", port, "blink", "-1"]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(
+    r.stderr,
+    'ERR bad-argument "-1" is not a frequency: write digits, e.g. 2.5 or 2,5\n',
+  );
+  const h = await runLedctl(["send", "--port", port, "on", "--help"]);
+  assert.equal(h.code, 1, h.stderr);
+  assert.equal(h.stderr, "ERR bad-argument on takes no argument\n");
+  const ok = await runLedctl(["send", "--port", port, "--", "blink", "2.5", "Hz"]);
+  assert.deepEqual([ok.code, ok.stdout], [0, "OK blink 2.5 Hz\n"]);
+});
+
+Deno.test("send with no command gives its hint once", async () => {
+  const r = await runLedctl(["send"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /say what to send, e\.g\. "ledctl send blink 3"/);
+  assert.equal(r.stderr.split("--help").length - 1, 1, r.stderr);
+});
+
+Deno.test("led: an unknown command lists the LED's commands; led help prints them", async () => {
+  const bad = await runLedctl(["led", "--led", "mock", "dance"]);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /"dance" is not an LED command: use blink HZ, on or off/);
+  assert.doesNotMatch(bad.stderr, /try: help/);
+  const help = await runLedctl(["led", "help"]);
+  assert.equal(help.code, 0, help.stderr);
+  for (const word of ["blink HZ", "on", "off", "clignote", "allume", "eteindre"]) {
+    assert.match(help.stdout, new RegExp(`\\b${word}\\b`));
+  }
+});
+
+tcpTest(
+  "clients exits 1 with a one-line summary when clients are refused (busy)",
+  async (engine) => {
+    await using server = await ServerProcess.start(["--max-clients", "2"], { engine });
+    // Two held connections fill the server: every demo client is refused.
+    using a = await RawClient.connect(server.port);
+    using b = await RawClient.connect(server.port);
+    assert.equal(await a.ask("status"), "OK off");
+    assert.equal(await b.ask("status"), "OK off");
+    const r = await runLedctl(["clients", "--count", "3", "--port", String(server.port)]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^Client 1 received: ERR busy /m);
+    const last = r.stderr.trimEnd().split("\n").at(-1);
+    assert.equal(
+      last,
+      "ledctl clients: 3 of 3 clients got no named reply: 3 ERR busy " +
+        "(the server's client limit: fewer --count, or serve --max-clients)",
+    );
+    assert.equal(await a.ask("status"), "OK off", "the server keeps serving");
+  },
+);
+
+tcpTest(
+  "clients takes a token as send does: --token-file, LEDCTL_TOKEN, --token",
+  async (engine) => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const tokenFile = `${dir}/token`;
+      await Deno.writeTextFile(tokenFile, "s3cret-token\n");
+      await using server = await ServerProcess.start(["--token-file", tokenFile], { engine });
+      const port = String(server.port);
+      const none = await runLedctl(["clients", "--port", port]);
+      assert.equal(none.code, 1, none.stdout + none.stderr);
+      assert.match(
+        none.stderr,
+        /ledctl clients: 2 of 2 clients got no named reply: 2 ERR auth \(the server needs a token: --token-file, LEDCTL_TOKEN or --token\)\n$/,
+      );
+      const wrong = await runLedctl(["clients", "--port", port, "--token", "wrong-token"]);
+      assert.equal(wrong.code, 1, wrong.stdout + wrong.stderr);
+      assert.match(wrong.stderr, /2 of 2 clients got no named reply: 2 ERR auth/);
+      const missing = await runLedctl(["clients", "--port", port, "--token-file", `${dir}/nope`]);
+      assert.equal(missing.code, 2, missing.stderr);
+      assert.match(missing.stderr, /cannot read --token-file .*nope/);
+      for (
+        const [args, env] of [
+          [["--token-file", tokenFile], {}],
+          [[], { LEDCTL_TOKEN: "s3cret-token" }],
+          [["--token", "s3cret-token"], {}],
+        ] as [string[], Record<string, string>][]
+      ) {
+        const r = await runLedctl(["clients", "--port", port, ...args], env);
+        assert.equal(r.code, 0, `${args} ${JSON.stringify(env)}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stdout, /^Client 2 received: OK hello Client 2: you are client #/m);
+      }
+      const sent = await runLedctl(["send", "--port", port, "--token-file", tokenFile, "on"]);
+      assert.deepEqual([sent.code, sent.stdout], [0, "OK on\n"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 );
