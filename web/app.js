@@ -12,6 +12,9 @@
   const t = (key, vars = {}) =>
     (strings[lang][key] ?? strings.en[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? "");
 
+  /** How long to wait before opening a new event stream once the browser gave one up. */
+  const RECONNECT_MS = 2000;
+
   const led = $("led");
   const form = $("led-form");
   const hzInput = $("hz");
@@ -20,10 +23,20 @@
   let clients = Number($("clients").dataset.count);
   let viewers = null;
   let by = "";
+  /** This page's own names (`web #N …`, from the API's replies): its changes are not others'. */
+  const mine = new Set();
+  /** Requests in flight. */
+  let pending = 0;
+  /** False while the event stream is down: the state shown is the last known one. */
+  let connected = true;
 
   function readState() {
     const mode = led.dataset.mode;
     return mode === "blink" ? { mode, hz: Number(led.dataset.hz) } : { mode };
+  }
+
+  function sameState(a, b) {
+    return a.mode === b.mode && (a.mode !== "blink" || a.hz === b.hz);
   }
 
   function formatHz(hz) {
@@ -61,24 +74,44 @@
       : clients === 1
       ? t("clients_1")
       : t("clients_n", { n: clients });
-    $("viewers").textContent = viewers === null
+    // This page is one of the viewers once its stream is open; unknown while it is down.
+    $("viewers").textContent = viewers === null || !connected
       ? ""
       : "· " + (viewers <= 1 ? t("viewers_1") : t("viewers_n", { n: viewers }));
-    $("by").textContent = by ? "· " + t("by", { by }) : "";
+    $("by").textContent = !by ? "" : "· " + (mine.has(by) ? t("by_self") : t("by", { by }));
   }
 
   function translate() {
     document.documentElement.lang = lang;
     document.title = `${t("title")} · ledctl`;
     for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+    for (const el of document.querySelectorAll("[data-i18n-placeholder]")) {
+      el.placeholder = t(el.dataset.i18nPlaceholder);
+    }
+    for (const el of document.querySelectorAll("[data-i18n-title]")) {
+      el.title = t(el.dataset.i18nTitle);
+    }
     const sub = $("subtitle");
-    sub.textContent = t("subtitle", { led: sub.dataset.led });
+    sub.textContent = sub.dataset.led
+      ? t("subtitle_" + sub.dataset.led, JSON.parse(sub.dataset.ledVars || "{}"))
+      : t("token_title");
   }
 
-  function showMessage(ok, text) {
+  /** Shows a result: `ok` true (green), false (red), or null (neutral). */
+  function showMessage(ok, text, key = "") {
     message.textContent = text;
-    message.classList.toggle("ok", ok);
-    message.classList.toggle("error", !ok);
+    message.dataset.key = key;
+    message.classList.toggle("ok", ok === true);
+    message.classList.toggle("error", ok === false);
+  }
+
+  function clearMessage() {
+    showMessage(null, "");
+    hzInput.removeAttribute("aria-invalid");
+  }
+
+  function renderButtons() {
+    for (const b of form.querySelectorAll("button")) b.disabled = pending > 0 || !connected;
   }
 
   function setLive(up) {
@@ -87,6 +120,21 @@
     live.classList.toggle("down", !up);
     live.textContent = t(up ? "live" : "offline");
     live.dataset.i18n = up ? "live" : "offline";
+  }
+
+  /** The event stream went down (`false`) or came back (`true`). */
+  function setConnected(up) {
+    setLive(up);
+    if (up === connected) return;
+    connected = up;
+    $("status").classList.toggle("stale", !up);
+    if (!up) {
+      showMessage(null, t("offline_message"), "offline_message");
+      // A restarted server numbers its web requests from 1 again.
+      mine.clear();
+    } else if (message.dataset.key === "offline_message") clearMessage();
+    renderButtons();
+    renderCounts();
   }
 
   if (lang !== document.documentElement.lang) {
@@ -99,8 +147,14 @@
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const command = (event.submitter && event.submitter.value) || "blink";
-      const buttons = form.querySelectorAll("button");
-      for (const b of buttons) b.disabled = true;
+      if (command === "blink" && hzInput.value.trim() === "") {
+        showMessage(false, t("empty_hz"));
+        hzInput.setAttribute("aria-invalid", "true");
+        hzInput.focus();
+        return;
+      }
+      pending++;
+      renderButtons();
       try {
         const response = await fetch(form.action, {
           method: "POST",
@@ -111,10 +165,12 @@
         const body = type.includes("json")
           ? await response.json()
           : { reply: await response.text() };
+        if (body.client) mine.add(body.client);
         if (body.state) {
           state = body.state;
           renderState();
         }
+        renderCounts();
         const ok = response.ok && body.ok === true;
         showMessage(
           ok,
@@ -122,31 +178,52 @@
         );
         hzInput.setAttribute("aria-invalid", String(!ok && command === "blink"));
         if (!ok && command === "blink") hzInput.focus();
-      } catch (e) {
-        showMessage(false, t("network", { reply: e.message }));
+      } catch {
+        showMessage(false, t("network"));
       } finally {
-        for (const b of buttons) b.disabled = false;
+        pending--;
+        renderButtons();
       }
     });
 
-    const events = new EventSource("/api/events");
-    events.addEventListener("open", () => setLive(true));
-    events.addEventListener("error", () => setLive(false));
-    events.addEventListener("state", (e) => {
+    const onState = (e) => {
       const data = JSON.parse(e.data);
-      state = data.state;
+      const changed = !sameState(state, data.state);
+      // Another client's change (or one made while this page was away) makes
+      // this page's last result stale: it goes. A reply still on its way
+      // replaces the message anyway.
+      const others = data.by ? !mine.has(data.by) : changed;
+      if (others && pending === 0) clearMessage();
       if (data.by) by = data.by;
+      else if (changed) by = "";
+      state = data.state;
       renderState();
       renderCounts();
       document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
-    });
-    events.addEventListener("clients", (e) => {
-      clients = JSON.parse(e.data).count;
-      renderCounts();
-    });
-    events.addEventListener("viewers", (e) => {
-      viewers = JSON.parse(e.data).count;
-      renderCounts();
-    });
+    };
+
+    const connect = () => {
+      const events = new EventSource("/api/events");
+      events.addEventListener("open", () => setConnected(true));
+      events.addEventListener("error", () => {
+        setConnected(false);
+        // The browser retries a dropped stream by itself, but gives up for
+        // good on some answers (a 503, a 401): then start a new one.
+        if (events.readyState === EventSource.CLOSED) {
+          events.close();
+          setTimeout(connect, RECONNECT_MS);
+        }
+      });
+      events.addEventListener("state", onState);
+      events.addEventListener("clients", (e) => {
+        clients = JSON.parse(e.data).count;
+        renderCounts();
+      });
+      events.addEventListener("viewers", (e) => {
+        viewers = JSON.parse(e.data).count;
+        renderCounts();
+      });
+    };
+    connect();
   }
 })();

@@ -70,6 +70,36 @@ export function escapeHtml(text: string): string {
     .replaceAll('"', "&quot;").replaceAll("'", "&#39;");
 }
 
+/** What kind of LED the page names, and the words that fill its sentence. */
+export interface LedWords {
+  /** Picks the subtitle's sentence: `subtitle_<kind>` in `web/strings.json`. */
+  readonly kind: "mock" | "gpio" | "serial" | "tcp" | "other";
+  /** The sentence's blanks: `pin` and `gpio`, or `target`. */
+  readonly vars: Readonly<Record<string, string>>;
+}
+
+/**
+ * The LED's description (the driver's, e.g. `mock (trace: …)` or
+ * `gpio:/dev/gpiochip0 GPIO14 (BOARD8)`) as a newcomer reads it: which
+ * sentence of the page's strings says it, and its blanks.
+ *
+ * @example
+ * ```ts
+ * import { ledWords } from "./page.ts";
+ * ledWords("mock").kind; // "mock"
+ * ledWords("gpio:/dev/gpiochip0 GPIO14 (BOARD8)").vars; // { pin: "8", gpio: "GPIO14" }
+ * ledWords("serial:/dev/ttyACM0").vars; // { target: "/dev/ttyACM0" }
+ * ```
+ */
+export function ledWords(description: string): LedWords {
+  if (description === "mock" || description.startsWith("mock ")) return { kind: "mock", vars: {} };
+  const gpio = /^gpio:\S+ (GPIO\d+) \(BOARD(\d+)\)/.exec(description);
+  if (gpio) return { kind: "gpio", vars: { pin: gpio[2], gpio: gpio[1] } };
+  const board = /^(serial|tcp):(.+)$/.exec(description);
+  if (board) return { kind: board[1] as "serial" | "tcp", vars: { target: board[2] } };
+  return { kind: "other", vars: { target: description } };
+}
+
 type Strings = Record<Lang, Record<string, string>>;
 let stringsCache: Strings | undefined;
 
@@ -125,13 +155,15 @@ export function renderPage(model: PageModel): string {
   const loginFlash = flash && flash.form === "login" ? flash : undefined;
   // Signed out: the page shows nothing about the LED (http.ts passes neutral values too).
   const locked = model.signIn;
+  const words = ledWords(model.led);
   const vars: Record<string, string> = {
     ...s,
     lang: model.lang,
     nonce: model.nonce,
     period: state.mode === "blink" ? `${1 / state.hz}s` : "1s",
-    led: locked ? "" : model.led,
-    subtitle: locked ? t("token_title") : t("subtitle", { led: model.led }),
+    led_kind: locked ? "" : words.kind,
+    led_vars: locked ? "{}" : JSON.stringify(words.vars),
+    subtitle: locked ? t("token_title") : t(`subtitle_${words.kind}`, words.vars),
     led_class: state.mode === "blink" ? `blink${state.hz > 25 ? " fast" : ""}` : state.mode,
     mode: state.mode,
     hz_value: state.mode === "blink" ? String(state.hz) : "",

@@ -81,3 +81,61 @@ export async function startWebServer(
   const m = await server.stdout.waitFor(/web page on (http:\/\/127\.0\.0\.1:\d+\/)/);
   return Object.assign(server, { url: m[1] });
 }
+
+const skipped = missingBrowser();
+
+/**
+ * Registers a browser test: skipped, with the reason in its name, when
+ * Chromium is missing (which CI counts as a failure). Playwright keeps its
+ * pipe and timers to Chromium between calls, so the op and resource
+ * sanitizers are off.
+ *
+ * @example
+ * ```ts
+ * import { browserTest, launchBrowser } from "./browser.ts";
+ * browserTest("the page loads", async () => {
+ *   await using b = await launchBrowser();
+ * });
+ * ```
+ */
+export function browserTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name: skipped ? `${name} (skipped: ${skipped})` : name,
+    ignore: skipped !== undefined,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn,
+  });
+}
+
+/**
+ * Waits (at most `ms`, default 10 s) until `selector`'s text contains `wanted`.
+ *
+ * @example
+ * ```ts
+ * import { waitForText } from "./browser.ts";
+ * // await waitForText(page, "#state", "Blinking at 2.5 Hz");
+ * ```
+ */
+export async function waitForText(
+  page: Page,
+  selector: string,
+  wanted: string,
+  ms = 10_000,
+): Promise<void> {
+  await page.locator(selector, { hasText: wanted }).waitFor({ timeout: ms });
+}
+
+/**
+ * The server's LED state as the protocol writes it (`blink 2.5 Hz`), from
+ * `GET /api/state` at `url` (the page's address).
+ *
+ * @example
+ * ```ts
+ * import { apiState } from "./browser.ts";
+ * // await apiState("http://127.0.0.1:8080/"); // "off"
+ * ```
+ */
+export async function apiState(url: string): Promise<string> {
+  return (await (await fetch(`${url}api/state`)).json()).text;
+}

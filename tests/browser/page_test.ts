@@ -4,35 +4,17 @@
  * file events, never on fixed sleeps.
  */
 import assert from "node:assert/strict";
-import { launchBrowser, missingBrowser, type Page, startWebServer } from "./browser.ts";
+import {
+  apiState,
+  browserTest,
+  launchBrowser,
+  type Page,
+  startWebServer,
+  waitForText,
+} from "./browser.ts";
 import { RawClient, runLedctl } from "../harness.ts";
 
-const ignore = missingBrowser();
-if (ignore) console.warn(`browser tests skipped: ${ignore}`);
-
-/** A browser test: skipped (with the reason printed) without Chromium. */
-function browserTest(name: string, fn: () => Promise<void>) {
-  Deno.test({
-    name: ignore ? `${name} (skipped: ${ignore})` : name,
-    ignore: ignore !== undefined,
-    // Playwright keeps its pipe and timers to Chromium between calls.
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
-
 const text = (page: Page, selector: string) => page.locator(selector).innerText();
-
-/** Waits until `selector`'s text contains `wanted`. */
-async function waitForText(page: Page, selector: string, wanted: string): Promise<void> {
-  await page.locator(selector, { hasText: wanted }).waitFor({ timeout: 10_000 });
-}
-
-/** The server's LED state, from the API. */
-async function apiState(url: string): Promise<string> {
-  return (await (await fetch(`${url}api/state`)).json()).text;
-}
 
 /**
  * Tolerances of the LED timing check below, from measured jitter. Measured
@@ -133,7 +115,7 @@ browserTest("a TCP client's off updates the page without a reload", async () => 
 
   // A TCP client connects: the page counts it; it leaves: the count drops.
   const tcp = await RawClient.connect(server.port);
-  await waitForText(page, "#clients", "1 connected client");
+  await waitForText(page, "#clients", "1 TCP client connected now");
   const sent = await runLedctl(["send", "--port", String(server.port), "off"]);
   assert.equal(sent.code, 0, sent.stderr);
   assert.equal(sent.stdout.trim(), "OK off");
@@ -141,7 +123,7 @@ browserTest("a TCP client's off updates the page without a reload", async () => 
   await waitForText(page, "#by", "127.0.0.1");
   assert.equal(await page.locator("#led").getAttribute("data-mode"), "off");
   tcp.conn.close();
-  await waitForText(page, "#clients", "No client connected");
+  await waitForText(page, "#clients", "No TCP client connected now");
   assert.equal(
     await page.evaluate(() => (globalThis as unknown as { noReload?: boolean }).noReload),
     true,
