@@ -11,8 +11,12 @@ import { runLedctl } from "../tests/harness.ts";
 const dec = new TextDecoder();
 
 async function have(shell: string): Promise<boolean> {
-  return await new Deno.Command(shell, { args: ["-c", "exit 0"], stdout: "null", stderr: "null" })
-    .output().then((o) => o.success, () => false);
+  try {
+    const cmd = new Deno.Command(shell, { args: ["-c", "exit 0"], stdout: "null", stderr: "null" });
+    return (await cmd.output()).success;
+  } catch {
+    return false; // not installed
+  }
 }
 
 async function script(shell: string): Promise<string> {

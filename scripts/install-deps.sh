@@ -23,6 +23,7 @@ pkgs=(
   qemu-system-arm cpio
   chromium
   zsh fish
+  systemd
 )
 # npm installs the pinned Deno; the machine's Node.js usually brings it (and
 # Debian's npm package conflicts with non-Debian Node.js builds).

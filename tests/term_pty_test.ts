@@ -14,8 +14,14 @@ import assert from "node:assert/strict";
 import { ledctlArgv, Lines, RawClient, waitForTraceEdges } from "./harness.ts";
 
 const COLUMNS = 80;
-const hasScript = await new Deno.Command("script", { args: ["--version"], stdout: "null" })
-  .output().then((o) => o.success, () => false);
+const hasScript = await (async () => {
+  try {
+    return (await new Deno.Command("script", { args: ["--version"], stdout: "null" }).output())
+      .success;
+  } catch {
+    return false; // not installed
+  }
+})();
 
 /** Quotes `s` for sh. */
 function shq(s: string): string {
