@@ -201,7 +201,7 @@ browserTest(
     assert.equal(await page.evaluate(`document.activeElement.id`), "hz");
     assert.equal(await apiState(server.url), "off");
     assert.equal((await server.trace()).length, edges);
-    assert.ok(!server.stdout.all.some((l) => /LED /.test(l)), server.stdout.all.join("\n"));
+    assert.ok(!server.stdout.all.some((l) => /\bLED .* ← /.test(l)), server.stdout.all.join("\n"));
   },
 );
 
