@@ -130,9 +130,13 @@
     $("status").classList.toggle("stale", !up);
     if (!up) {
       showMessage(null, t("offline_message"), "offline_message");
-      // A restarted server numbers its web requests from 1 again.
+    } else {
+      if (message.dataset.key === "offline_message") clearMessage();
+      // The server may have restarted: it numbers web requests from 1 again,
+      // and who made the last change is unknown until the next one.
       mine.clear();
-    } else if (message.dataset.key === "offline_message") clearMessage();
+      by = "";
+    }
     renderButtons();
     renderCounts();
   }
