@@ -123,7 +123,7 @@ export function execute(
   if (token !== undefined && !client.authed && cmd.verb !== "quit" && cmd.verb !== "help") {
     return errOutcome(
       "auth",
-      'this server needs a token: send "auth <token>" first (ledctl send --token)',
+      'this server needs a token: send "auth <token>" first (ledctl: --token-file or LEDCTL_TOKEN)',
       false,
     );
   }

@@ -24,6 +24,7 @@ import { formatDuration } from "./duration.ts";
 import { countOutcome, errorKey, requestKey, WATCHERS_KEY } from "../core/tally.ts";
 import type { LedControl } from "../core/led_service.ts";
 import type { AuthLimiter } from "./auth_limit.ts";
+import type { RefusalLog } from "./refusal_log.ts";
 
 /**
  * What a session needs of a connection. Engines implement it over their
@@ -61,6 +62,8 @@ export interface SessionOptions {
   token?: string;
   maxWatchers: number;
   authLimiter: AuthLimiter;
+  /** Where refused requests (no token, a locked-out address) are logged, bounded. Default: nowhere. */
+  refusals?: RefusalLog;
 }
 
 /** How long a closing connection may still send before it is cut, in ms. */
@@ -328,10 +331,13 @@ export class Session {
         `too many wrong tokens from ${this.#client.address}; try again in ${wait} s`,
         true,
       );
+      this.#opts.refusals?.refused("auth-limited", this.#client.address, `${wait} s left`);
     } else {
       outcome = execute(cmd, this.#service, this.#client, this.#opts.token);
       if (cmd.verb === "auth" && this.#opts.token !== undefined && !this.#client.authed) {
         limiter.fail(this.#client.address, "tcp");
+      } else if (cmd.verb !== "auth" && !(outcome instanceof Promise) && outcome.code === "auth") {
+        this.#opts.refusals?.refused("no-token", this.#client.address);
       }
     }
     // A watch is counted once #watch knows whether it is taken (or busy).

@@ -214,3 +214,55 @@ tcpTest(
     }
   },
 );
+
+tcpTest(
+  "refusals are logged by default: the first per address, the rest counted",
+  async (engine) => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const tokenFile = `${dir}/token`;
+      await Deno.writeTextFile(tokenFile, "s3cret-token\n");
+      await using server = await ServerProcess.start(
+        ["--max-clients", "1", "--token-file", tokenFile],
+        { engine },
+      );
+      using a = await RawClient.connect(server.port);
+      assert.match((await a.ask("on")) ?? "", /^ERR auth this server needs a token/);
+      assert.match((await a.ask("status")) ?? "", /^ERR auth this server needs a token/);
+      for (let i = 0; i < 3; i++) {
+        using b = await RawClient.connect(server.port);
+        assert.match((await b.readLine()) ?? "", /^ERR busy /);
+      }
+      assert.equal(await a.ask("auth s3cret-token"), "OK auth");
+      assert.equal(await a.ask("on"), "OK on");
+      // The LED change is logged after every refusal above: all their lines are out by then.
+      await server.stdout.waitFor(/LED on {2}← /);
+      const logged = (re: RegExp) => server.stdout.all.filter((l) => re.test(l));
+      assert.deepEqual(
+        logged(/without a token/).map((l) => l.replace(/^\S+ /, "")),
+        [
+          "tcp: refused a request without a token from 127.0.0.1 " +
+          "(more in the next 60 s are counted, not logged)",
+        ],
+      );
+      assert.deepEqual(
+        logged(/refused a client/).map((l) => l.replace(/^\S+ /, "")),
+        [
+          "tcp: refused a client from 127.0.0.1: server has 1 clients (its limit) " +
+          "(more in the next 60 s are counted, not logged)",
+        ],
+      );
+      // The counts are written when the minute ends, or at shutdown.
+      assert.equal(await server.stop("SIGTERM"), 0);
+      assert.deepEqual(
+        logged(/refused \d+ more/).map((l) => l.replace(/^\S+ /, "")).sort(),
+        [
+          "tcp: refused 1 more request without a token in the last 60 s: 127.0.0.1 ×1",
+          "tcp: refused 2 more clients in the last 60 s: 127.0.0.1 ×2",
+        ],
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

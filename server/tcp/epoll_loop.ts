@@ -575,6 +575,7 @@ export class EpollLoop {
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#opts.session.refusals?.close();
     this.#closeListener();
     for (const s of this.#sessions) s.abort();
     for (const c of this.#conns.values()) if (!c.session) c.destroy();
@@ -750,6 +751,12 @@ export class EpollLoop {
     if (this.#sessions.size >= opts.maxClients) {
       if (opts.session.verbose) {
         this.#log(`refused ${remote}: ${this.#sessions.size} clients (the limit)`);
+      } else {
+        opts.session.refusals?.refused(
+          "busy",
+          peer.address,
+          `server has ${opts.maxClients} clients (its limit)`,
+        );
       }
       // A flood of refusals must not hold descriptors: past a few at once, no reply.
       if (this.#refusing >= MAX_REFUSING) {

@@ -17,6 +17,7 @@ import type { LedState } from "../../core/state.ts";
 import { HalError, type HalErrorKind } from "../../hal/types.ts";
 import { Errno, errnoView, libc, SysError } from "../../sys/libc.ts";
 import type { AuthLimiter } from "../auth_limit.ts";
+import { RefusalLog } from "../refusal_log.ts";
 import { EPOLL_CLOEXEC, epollLayout, EventArray } from "./epoll_abi.ts";
 import { EpollLoop, type ListenError, MAX_EVENTS, openListener, type Sys } from "./epoll_loop.ts";
 import {
@@ -247,6 +248,7 @@ function start(m: Extract<ToWorker, { t: "init" }>): void {
       token: s.token,
       maxWatchers: s.maxWatchers,
       authLimiter: limiterProxy,
+      refusals: new RefusalLog({ clock, log }),
     },
     timers: clock,
     maxClients: s.maxClients,

@@ -18,6 +18,7 @@ import { err } from "../../protocol/reply.ts";
 import { errorKey } from "../../core/tally.ts";
 import type { LedService } from "../../core/led_service.ts";
 import { AuthLimiter } from "../auth_limit.ts";
+import { RefusalLog } from "../refusal_log.ts";
 import { GuardedListener, keepAlive } from "../listener.ts";
 import { type Connection, Session, type SessionOptions } from "../session.ts";
 
@@ -49,9 +50,14 @@ export interface TcpServerOptions {
   maxWatchers?: number;
   /** Wrong-token limiter, shared with HTTP. Default: 5 wrong tokens per address per minute. */
   authLimiter?: AuthLimiter;
+  /**
+   * Where refusals (busy, no token) are logged: the first per address, then
+   * a count per minute. Default: one on `log` and `clock`, closed with the server.
+   */
+  refusals?: RefusalLog;
 }
 
-type Opts = SessionOptions & { maxClients: number };
+type Opts = SessionOptions & { maxClients: number; refusals: RefusalLog };
 
 /** How much a closing connection may still send before it is cut. */
 const LINGER_BYTES = 1 << 20;
@@ -72,7 +78,7 @@ const MAX_REFUSING = 32;
  */
 export function resolveTcpOptions(
   options: TcpServerOptions,
-): SessionOptions & { maxClients: number } {
+): SessionOptions & { maxClients: number; refusals: RefusalLog } {
   const opts = {
     idleTimeoutMs: options.idleTimeoutMs ?? 10_000,
     frameTimeoutMs: options.frameTimeoutMs ?? 100,
@@ -84,6 +90,8 @@ export function resolveTcpOptions(
     maxWatchers: options.maxWatchers ??
       Math.max(1, Math.min(100, (options.maxClients ?? 1000) - 1)),
     authLimiter: options.authLimiter ?? new AuthLimiter({ log: options.log }),
+    refusals: options.refusals ??
+      new RefusalLog({ log: options.log, clock: options.clock ?? realClock }),
   };
   for (
     const [k, v] of [["idleTimeoutMs", opts.idleTimeoutMs], ["frameTimeoutMs", opts.frameTimeoutMs]]
@@ -177,6 +185,12 @@ export class TcpServer {
     if (this.#sessions.size >= this.#opts.maxClients) {
       if (this.#opts.verbose) {
         this.#opts.log(`refused ${remote}: ${this.#sessions.size} clients (the limit)`);
+      } else {
+        this.#opts.refusals.refused(
+          "busy",
+          socket.remoteAddress ?? "?",
+          `server has ${this.#opts.maxClients} clients (its limit)`,
+        );
       }
       // A flood of refusals must not hold descriptors: past a few at once, no reply.
       if (this.#refusing >= MAX_REFUSING) {
@@ -221,6 +235,7 @@ export class TcpServer {
       for (const s of this.#sessions) s.abort();
       await Promise.all([...this.#sessions].map((s) => s.finished));
       await stopped;
+      this.#opts.refusals.close();
     })();
     return this.#closing;
   }
