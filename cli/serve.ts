@@ -15,6 +15,7 @@ import { formatDuration } from "../server/duration.ts";
 import { AuthLimiter } from "../server/auth_limit.ts";
 import { raiseFdLimit } from "../server/fd_limit.ts";
 import { SafetyNet } from "./safety.ts";
+import { parseLedUri } from "../hal/select.ts";
 import { describeOrigin, type Origin, resolveServeSettings, type RestorePolicy } from "./config.ts";
 import { optionsHelp, SERVE_OPTIONS } from "./serve_options.ts";
 
@@ -73,6 +74,13 @@ export async function serve(args: string[]): Promise<number> {
   );
   const { hostname, port, idleTimeoutMs, frameTimeoutMs, maxClients, maxWatchers } = s;
   const token = await readToken(s.token, s.tokenFile, raw.get("token")?.origin);
+  // A bad --led is a usage error before anything else is tried.
+  try {
+    parseLedUri(s.ledUri);
+  } catch (e) {
+    if (e instanceof TypeError) throw new UsageError(e.message);
+    throw e;
+  }
   // Before the LED is touched: a port that is taken must not turn off a
   // board another ledctl is driving.
   for (const [p, option] of [[port, "--port"], [s.httpPort, "--http"]] as const) {
