@@ -73,7 +73,7 @@ export function escapeHtml(text: string): string {
 /** What kind of LED the page names, and the words that fill its sentence. */
 export interface LedWords {
   /** Picks the subtitle's sentence: `subtitle_<kind>` in `web/strings.json`. */
-  readonly kind: "mock" | "gpio" | "serial" | "tcp" | "other";
+  readonly kind: "simulated" | "gpio" | "serial" | "tcp" | "other";
   /** The sentence's blanks: `pin` and `gpio`, or `target`. */
   readonly vars: Readonly<Record<string, string>>;
 }
@@ -86,13 +86,15 @@ export interface LedWords {
  * @example
  * ```ts
  * import { ledWords } from "./page.ts";
- * ledWords("mock").kind; // "mock"
+ * ledWords("mock").kind; // "simulated"
  * ledWords("gpio:/dev/gpiochip0 GPIO14 (BOARD8)").vars; // { pin: "8", gpio: "GPIO14" }
  * ledWords("serial:/dev/ttyACM0").vars; // { target: "/dev/ttyACM0" }
  * ```
  */
 export function ledWords(description: string): LedWords {
-  if (description === "mock" || description.startsWith("mock ")) return { kind: "mock", vars: {} };
+  if (description === "mock" || description.startsWith("mock ")) {
+    return { kind: "simulated", vars: {} };
+  }
   const gpio = /^gpio:\S+ (GPIO\d+) \(BOARD(\d+)\)/.exec(description);
   if (gpio) return { kind: "gpio", vars: { pin: gpio[2], gpio: gpio[1] } };
   const board = /^(serial|tcp):(.+)$/.exec(description);
