@@ -181,7 +181,7 @@ Deno.test("serial: ledctl led drives the board directly and turns it off on Ctrl
   const [, pts] = await fw.waitFor(/^uart on (\/dev\/pts\/\d+)$/, 5000);
   await fw.waitFor(/^ready$/, 5000);
   await using led = Proc.spawn(ledctlArgv(["led", "--led", `serial:${pts}`, "blink", "4"]));
-  await led.waitFor(/^LED blink 4 Hz on serial:\S+; Ctrl-C to stop$/, 30_000);
+  await led.waitFor(/^LED blink 4 Hz · serial:\S+ · Ctrl-C to stop$/, 30_000);
   await fw.waitFor(/^LED blink 4 Hz$/, 5000);
   const mark = fw.stdout.all.length;
   assert.equal((await led.stop("SIGINT")).code, 0);
