@@ -1,7 +1,8 @@
 /**
  * The TCP session's timers on fake time, over real loopback sockets: the
  * idle and frame timeouts fire at exact instants (as the firmware's
- * `test_session.c` checks), and a watcher holds no timer at all.
+ * `test_session.c` checks), and a watcher holds no timer at all. One test
+ * drives a session over a fake connection instead: the output bound.
  *
  * Every wait is on an event: a log line the server writes synchronously
  * when a timer fires (verbose mode), or a line the client reads.
@@ -19,6 +20,8 @@ import { LedService } from "../core/led_service.ts";
 import type { TcpServerHandle } from "./tcp/mod.ts";
 import { EpollServer } from "./tcp/epoll.ts";
 import { TcpServer, type TcpServerOptions } from "./tcp/node_net.ts";
+import { AuthLimiter } from "./auth_limit.ts";
+import { type Connection, OUTPUT_BOUND, Session } from "./session.ts";
 
 /** Starts one engine's server in this process, on the test's clock and log. */
 type Listen = (service: LedService, options: TcpServerOptions) => Promise<TcpServerHandle>;
@@ -128,4 +131,77 @@ tcpTest("a watcher holds no timer while silent and is never idle-closed", async 
   assert.ok(!t.log.has(IDLE));
   assert.equal(t.clock.pending, idle - 1, "a timer was armed while the watcher was silent");
   assert.equal(await t.client.ask("status"), "OK off");
+});
+
+/**
+ * A connection whose peer never reads: writes only pile up. What the session
+ * itself does about that, on no engine: over real sockets the kernel's
+ * buffers (tens of MB, machine-dependent) hide it from the client.
+ */
+class StuckConnection implements Connection {
+  writableLength = 0;
+  paused = false;
+  closed = false;
+  write(text: string): void {
+    this.writableLength += text.length;
+  }
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+  }
+  end(): void {
+    this.closed = true;
+  }
+  keepAlive(): void {}
+}
+
+Deno.test("a peer that does not read: the session stops reading at OUTPUT_BOUND of unsent replies", async () => {
+  const service = new LedService(await openLed("mock"), { log: () => {} });
+  const conn = new StuckConnection();
+  const session = new Session(
+    conn,
+    { id: 1, remote: "127.0.0.1:1", address: "127.0.0.1" },
+    service,
+    {
+      idleTimeoutMs: 0,
+      frameTimeoutMs: 100,
+      clock: new FakeClock(),
+      log: () => {},
+      verbose: false,
+      maxWatchers: 1,
+      authLimiter: new AuthLimiter(),
+    },
+    new Set(),
+  );
+  try {
+    // 64 KiB of `help` per read: ~2 MB of replies each.
+    const chunk = new TextEncoder().encode("help\n".repeat(13_107));
+    let reads = 0;
+    for (; reads < 100 && !conn.paused; reads++) session.onData(chunk);
+    assert.ok(
+      conn.paused,
+      `still reading after ${reads} reads: ${conn.writableLength} bytes unsent`,
+    );
+    assert.equal(reads, 1, "read on after the first read's replies passed the bound");
+    const first = conn.writableLength;
+    assert.ok(first > OUTPUT_BOUND && first < 2 * OUTPUT_BOUND, `${first} bytes unsent`);
+    // The peer reads: the held requests are answered, a bound's worth at a time.
+    conn.writableLength = 0;
+    session.onDrain();
+    assert.ok(conn.paused, "resumed reading with requests still held");
+    assert.ok(conn.writableLength > OUTPUT_BOUND && conn.writableLength < 2 * OUTPUT_BOUND);
+    let sent = first + conn.writableLength;
+    for (let drains = 0; drains < 100 && conn.paused; drains++) {
+      conn.writableLength = 0;
+      session.onDrain();
+      sent += conn.writableLength;
+    }
+    assert.ok(!conn.paused, "never read again after the peer read every reply");
+    assert.equal(sent % 13_107, 0, `${sent} bytes of replies for 13107 helps`);
+  } finally {
+    session.onClose();
+    await service.close();
+  }
 });
