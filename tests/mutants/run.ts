@@ -10,6 +10,12 @@
  * risk it stands for). Add one with each bug fix: make the bad change,
  * `git diff > tests/mutants/NAME.patch`, revert, and list it.
  *
+ * A mutant that cannot be tried is "broken" and fails the run like a
+ * survivor: its patch no longer applies to `HEAD` (the code it mutates moved:
+ * re-create the patch there), a test it names does not exist, or a named
+ * test exits non-zero without a failing test (it did not load, so it
+ * proves nothing about the bug).
+ *
  * Not part of `./run test` (it takes minutes); run it before a release.
  *
  *   deno task mutants [NAME…]
@@ -43,6 +49,15 @@ async function run(
   return { code: out.code, out: dec.decode(out.stdout) + dec.decode(out.stderr) };
 }
 
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const all: Mutant[] = JSON.parse(await Deno.readTextFile(`${here}mutants.json`));
 const wanted = new Set(Deno.args);
 const unknown = [...wanted].filter((n) => !all.some((m) => m.name === n));
@@ -54,29 +69,49 @@ if (unknown.length) {
 }
 const mutants = wanted.size ? all.filter((m) => wanted.has(m.name)) : all;
 
-const results: { m: Mutant; verdict: "killed" | "SURVIVED" | "ERROR"; note: string }[] = [];
+/** Whether `deno test` ran and a test failed (not a load error: that catches no bug). */
+function testFailed(out: string): boolean {
+  return /^FAILED \|/m.test(out);
+}
+
+const results: { m: Mutant; verdict: "killed" | "SURVIVED" | "BROKEN"; note: string }[] = [];
 for (const m of mutants) {
   const scratch = await Deno.makeTempDir({ prefix: `ledctl-mutant-${m.name}-` });
   console.log(`\n=== ${m.name}: ${m.why}`);
   try {
     const wt = await run("git", ["worktree", "add", "--detach", "--force", scratch, "HEAD"], root);
     if (wt.code !== 0) throw new Error(`git worktree: ${wt.out}`);
+    if (m.tests.length === 0) throw new Error("no tests listed in mutants.json");
+    const missing = m.tests.filter((t) => !t.startsWith("suite:") && !exists(`${scratch}/${t}`));
+    if (missing.length) {
+      throw new Error(
+        `listed test not in HEAD: ${missing.join(", ")} (moved? update mutants.json)`,
+      );
+    }
     const applied = await run("git", ["apply", `${here}${m.patch}`], scratch);
     if (applied.code !== 0) {
-      results.push({ m, verdict: "ERROR", note: `patch does not apply: ${applied.out.trim()}` });
-      continue;
+      throw new Error(
+        `patch does not apply to HEAD (re-create it where the code is now): ${applied.out.trim()}`,
+      );
     }
     // The bug is killed as soon as one of its tests fails.
     const passing: string[] = [];
     let caught = false;
     for (const t of m.tests) {
-      const r = t.startsWith("suite:")
+      const suite = t.startsWith("suite:");
+      const r = suite
         ? await run("bash", ["./run", "test", t.slice(6)], scratch)
         : await run(deno, ["test", "--allow-all", "--no-check", t], scratch);
-      console.log(
-        `  ${t}: ${r.code === 0 ? "passed (the bug survived it)" : "failed (bug caught)"}`,
-      );
-      if (r.code !== 0) {
+      // `./run test` exits 1 for a failed test, 2 for a usage error.
+      const failed = suite ? r.code === 1 : r.code !== 0 && testFailed(r.out);
+      if (r.code !== 0 && !failed) {
+        const tail = r.out.split("\nStack backtrace:")[0].trim().split("\n").slice(-5).join(
+          "\n    ",
+        );
+        throw new Error(`${t} exited ${r.code} without a failing test:\n    ${tail}`);
+      }
+      console.log(`  ${t}: ${failed ? "failed (bug caught)" : "passed (the bug survived it)"}`);
+      if (failed) {
         caught = true;
         break;
       }
@@ -88,7 +123,8 @@ for (const m of mutants) {
       note: caught ? "" : `every named test passed: ${passing.join(", ")}`,
     });
   } catch (e) {
-    results.push({ m, verdict: "ERROR", note: (e as Error).message });
+    console.log(`  broken: ${(e as Error).message}`);
+    results.push({ m, verdict: "BROKEN", note: (e as Error).message });
   } finally {
     await run("git", ["worktree", "remove", "--force", scratch], root);
     await Deno.remove(scratch, { recursive: true }).catch(() => {});
@@ -99,10 +135,11 @@ console.log("\n=== mutants");
 for (const r of results) {
   console.log(`${r.verdict.padEnd(8)} ${r.m.name}${r.note ? `: ${r.note}` : ""}`);
 }
-const survivors = results.filter((r) => r.verdict !== "killed");
+const count = (v: string) => results.filter((r) => r.verdict === v).length;
+const killed = count("killed");
 console.log(
-  `${
-    results.length - survivors.length
-  } killed, ${survivors.length} survived or broken, of ${results.length}`,
+  `${killed} killed, ${count("SURVIVED")} survived, ${
+    count("BROKEN")
+  } broken, of ${results.length}`,
 );
-Deno.exit(survivors.length ? 1 : 0);
+Deno.exit(killed === results.length ? 0 : 1);
