@@ -24,6 +24,7 @@ pkgs=(
   chromium
   zsh fish
   systemd
+  mosquitto openssl
 )
 # npm installs the pinned Deno; the machine's Node.js usually brings it (and
 # Debian's npm package conflicts with non-Debian Node.js builds).
