@@ -40,6 +40,7 @@ import { assetResponse, ASSETS } from "./web_assets.ts";
 import { HTTP1_DEFAULTS, type Http1Info, serveHttp1 } from "./http1.ts";
 import { health } from "./health.ts";
 import { CONTENT_TYPE, metricsFor } from "../metrics.ts";
+import type { FleetView } from "../mqtt/fleet_view.ts";
 
 /** Options for {@linkcode startHttpServer}. */
 export interface HttpServerOptions {
@@ -72,6 +73,12 @@ export interface HttpServerOptions {
   verbose?: boolean;
   /** Clock for the connection timeouts. Default: the real one. */
   clock?: Clock;
+  /**
+   * The fleet on the MQTT broker (`serve --mqtt`), for the page's fleet
+   * view: every device's live state, and commands to them. Default: none
+   * (no `--mqtt`: the page shows the local LED only).
+   */
+  fleet?: FleetView;
 }
 
 /** A running HTTP server. */
