@@ -3,7 +3,9 @@
  * or an availability under the prefix, kept up to date from the retained
  * and live messages. `ledctl fleet` and the web page's fleet view read it;
  * {@linkcode FleetView.send} publishes a command to a device, a group or
- * all.
+ * all; {@linkcode FleetView.sync} waits until the retained messages have
+ * all arrived; {@linkcode FleetView.subscribeErrors} hears the commands a
+ * device refused (`<prefix>/<id>/error`).
  *
  * Bounded: at most {@linkcode MAX_DEVICES} devices are kept (more are
  * counted in `dropped`), and payloads are parsed only up to 4 KiB.
@@ -16,6 +18,9 @@ import { parseStatePayload, type StatePayload, targetTopic } from "./topics.ts";
 /** Most devices a view keeps. */
 export const MAX_DEVICES = 10_000;
 
+/** The topic level under the prefix where {@linkcode FleetView.sync}'s markers go. */
+export const MARKER_LEVEL = "_fleet";
+
 /** One device as seen on the broker. */
 export interface FleetDevice {
   readonly id: string;
@@ -27,8 +32,34 @@ export interface FleetDevice {
   readonly seen: number;
 }
 
-/** What {@linkcode FleetView} tells its listeners: the device that changed. */
-export type FleetListener = (device: FleetDevice) => void;
+/** What a message changed: the device's state, or its availability. */
+export type FleetChange = "state" | "availability";
+
+/**
+ * What {@linkcode FleetView} tells its listeners: the device that changed,
+ * and which of its topics said so (a state message counts even when its
+ * text is the same as before: a device re-publishes its state after each
+ * command).
+ */
+export type FleetListener = (device: FleetDevice, change: FleetChange) => void;
+
+/** A command a device refused, from its `<prefix>/<id>/error` topic. */
+export interface FleetError {
+  readonly id: string;
+  /** The reply it would have given over TCP: `ERR bad-argument …`. */
+  readonly error: string;
+  /** The command as it received it, if it said. */
+  readonly command: string;
+}
+
+/** What {@linkcode FleetView.subscribeErrors} calls with each refusal. */
+export type FleetErrorListener = (error: FleetError) => void;
+
+/** Options of {@linkcode FleetView.sync}. */
+export interface SyncOptions {
+  /** Give up after this long (a `Error` says why). Default 5,000 ms. */
+  timeoutMs?: number;
+}
 
 /**
  * The fleet under `prefix` on `client`'s broker.
@@ -48,7 +79,11 @@ export class FleetView {
   readonly #client: MqttClient;
   readonly #devices = new Map<string, FleetDevice>();
   readonly #listeners = new Set<FleetListener>();
+  readonly #errorListeners = new Set<FleetErrorListener>();
+  readonly #markers = new Map<string, () => void>();
   readonly #now: () => number;
+  /** This view's own marker topic level: no other view hears its markers. */
+  readonly #session = crypto.randomUUID();
   /** Devices not kept because {@linkcode MAX_DEVICES} was reached. */
   dropped = 0;
 
@@ -59,13 +94,68 @@ export class FleetView {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Subscribes to every device's state and availability (retained ones arrive first). */
+  /**
+   * Subscribes to every device's state, availability and errors (retained
+   * ones arrive first; {@linkcode sync} waits for them).
+   */
   async start(): Promise<void> {
     this.#client.on("message", (topic, payload) => this.#onMessage(topic, payload));
     await this.#client.subscribeAsync(
-      [`${this.prefix}/+/state`, `${this.prefix}/+/availability`],
+      [
+        `${this.prefix}/+/state`,
+        `${this.prefix}/+/availability`,
+        `${this.prefix}/+/error`,
+        `${this.prefix}/${MARKER_LEVEL}/${this.#session}`,
+      ],
       { qos: 1 },
     );
+  }
+
+  /**
+   * Resolves once every message the broker had for this view when called
+   * has arrived (the retained states and availabilities after
+   * {@linkcode start}): it publishes a unique marker to
+   * `<prefix>/_fleet/<random>`, which this view subscribes to, and waits
+   * for it to come back; the broker delivers a session's messages in order.
+   * No fixed wait. Rejects after `timeoutMs` (an ACL that forbids that
+   * topic, a broker gone).
+   *
+   * @example
+   * ```ts
+   * import mqtt from "mqtt";
+   * import { FleetView } from "./fleet_view.ts";
+   * const client = await mqtt.connectAsync("mqtt://127.0.0.1:1883");
+   * const fleet = new FleetView(client, "ledctl");
+   * await fleet.start();
+   * await fleet.sync();
+   * console.log(`${fleet.devices().length} devices`);
+   * ```
+   */
+  async sync(options: SyncOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 5_000;
+    const marker = crypto.randomUUID();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const back = new Promise<void>((resolve, reject) => {
+      this.#markers.set(marker, resolve);
+      timer = setTimeout(() => {
+        reject(
+          new Error(
+            `the broker did not send back a message published to ` +
+              `${this.prefix}/${MARKER_LEVEL}/… within ${timeoutMs} ms ` +
+              `(does an ACL forbid that topic?)`,
+          ),
+        );
+      }, timeoutMs);
+    });
+    try {
+      await this.#client.publishAsync(`${this.prefix}/${MARKER_LEVEL}/${this.#session}`, marker, {
+        qos: 1,
+      });
+      await back;
+    } finally {
+      clearTimeout(timer);
+      this.#markers.delete(marker);
+    }
   }
 
   /** Every device seen, sorted by id. */
@@ -85,6 +175,27 @@ export class FleetView {
   }
 
   /**
+   * Calls `listener` with each command a device refuses (its
+   * `<prefix>/<id>/error` messages); returns the function that
+   * unsubscribes.
+   *
+   * @example
+   * ```ts
+   * import mqtt from "mqtt";
+   * import { FleetView } from "./fleet_view.ts";
+   * const client = await mqtt.connectAsync("mqtt://127.0.0.1:1883");
+   * const fleet = new FleetView(client, "ledctl");
+   * await fleet.start();
+   * fleet.subscribeErrors((e) => console.log(`${e.id}: ${e.error}`));
+   * await fleet.send("all", "blink 9999");
+   * ```
+   */
+  subscribeErrors(listener: FleetErrorListener): () => void {
+    this.#errorListeners.add(listener);
+    return () => this.#errorListeners.delete(listener);
+  }
+
+  /**
    * Publishes `command` (a protocol line or Home Assistant JSON) to
    * `target`: a device id, `group:<name>`, or `all`. A `RangeError` for a
    * target that cannot be a topic.
@@ -97,6 +208,11 @@ export class FleetView {
     if (!topic.startsWith(`${this.prefix}/`)) return;
     const [id, kind, ...rest] = topic.slice(this.prefix.length + 1).split("/");
     if (rest.length || id === "group" || id === "all" || id === "") return;
+    if (id === MARKER_LEVEL && kind === this.#session) {
+      this.#markers.get(new TextDecoder().decode(payload))?.();
+      return;
+    }
+    if (kind === "error") return this.#onError(id, payload);
     if (kind !== "state" && kind !== "availability") return;
     const old = this.#devices.get(id);
     if (!old && this.#devices.size >= MAX_DEVICES) {
@@ -116,9 +232,28 @@ export class FleetView {
     this.#devices.set(id, next);
     for (const l of this.#listeners) {
       try {
-        l(next);
+        l(next, kind);
       } catch (e) {
         console.error(`ledctl: fleet listener failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  #onError(id: string, payload: Uint8Array): void {
+    if (this.#errorListeners.size === 0) return;
+    const text = new TextDecoder().decode(payload.subarray(0, 4096));
+    let error = text;
+    let command = "";
+    try {
+      const v = JSON.parse(text);
+      if (typeof v?.error === "string") error = v.error;
+      if (typeof v?.command === "string") command = v.command;
+    } catch { /* not JSON: the text is the error */ }
+    for (const l of this.#errorListeners) {
+      try {
+        l({ id, error, command });
+      } catch (e) {
+        console.error(`ledctl: fleet error listener failed: ${(e as Error).message}`);
       }
     }
   }
