@@ -112,6 +112,16 @@
 
   function renderButtons() {
     for (const b of form.querySelectorAll("button")) b.disabled = pending > 0 || !connected;
+    renderFleetButtons();
+  }
+
+  /** A fleet device's buttons work while the page is live, the device online and not busy. */
+  function renderFleetButtons() {
+    for (const li of document.querySelectorAll("#fleet-list li.device")) {
+      for (const b of li.querySelectorAll("button")) {
+        b.disabled = !connected || li.dataset.online === "false" || li.dataset.pending === "true";
+      }
+    }
   }
 
   function setLive(up) {
@@ -128,6 +138,7 @@
     if (up === connected) return;
     connected = up;
     $("status").classList.toggle("stale", !up);
+    $("fleet").classList.toggle("stale", !up);
     if (!up) {
       showMessage(null, t("offline_message"), "offline_message");
     } else {
@@ -146,6 +157,194 @@
     renderState();
     renderCounts();
   }
+
+  // The fleet (`serve --mqtt` only): every device on the broker, live from
+  // the event stream's `fleet` (the list) and `device` (one change) events.
+  const fleet = {
+    section: $("fleet"),
+    list: $("fleet-list"),
+    more: $("fleet-more"),
+    message: $("fleet-message"),
+    /** id → the device as the server sent it. */
+    devices: new Map(),
+    /** id → its row, kept while shown. */
+    rows: new Map(),
+    self: null,
+    total: 0,
+    /** Ids whose row must be redrawn at the next frame; null: none, undefined: every row. */
+    dirty: null,
+  };
+  /** Most devices drawn (the server sends at most these at the start). */
+  const FLEET_MAX = 500;
+  const byId = (a, b) => a < b ? -1 : a > b ? 1 : 0;
+
+  function fleetOrder() {
+    const ids = [...fleet.devices.keys()];
+    ids.sort((a, b) => a === fleet.self ? -1 : b === fleet.self ? 1 : byId(a, b));
+    return ids;
+  }
+
+  function el(tag, className, text) {
+    const e = document.createElement(tag);
+    if (className) e.className = className;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function fleetRow(id) {
+    const li = el("li", "device");
+    li.dataset.id = id;
+    const dot = el("span", "dot");
+    dot.setAttribute("aria-hidden", "true");
+    const text = el("div", "device-text");
+    const head = el("p", "device-head");
+    head.append(el("span", "device-name", id), el("span", "device-self"));
+    text.append(head, el("p", "device-state"), el("p", "device-groups"));
+    const buttons = el("div", "device-buttons");
+    for (const command of ["on", "off", "blink"]) {
+      const b = el("button", command === "blink" ? "primary" : "", "");
+      b.type = "button";
+      b.dataset.command = command;
+      buttons.append(b);
+    }
+    li.append(dot, text, buttons);
+    return li;
+  }
+
+  function drawDevice(li, d) {
+    const s = d.state;
+    const mode = s ? s.mode : "unknown";
+    li.dataset.mode = mode;
+    li.dataset.online = d.online === false ? "false" : "true";
+    li.classList.toggle("self", d.self);
+    li.classList.toggle("offline", d.online === false);
+    const dot = li.querySelector(".dot");
+    dot.className = "dot " + mode + (mode === "blink" && s.hz > 25 ? " fast" : "");
+    if (mode === "blink") dot.style.setProperty("--period", `${1 / s.hz}s`);
+    li.querySelector(".device-self").textContent = d.self ? t("fleet_self") : "";
+    const label = s ? stateLabel(s) : t("fleet_unknown");
+    const online = d.online === false ? t("fleet_offline") : d.online ? t("fleet_online") : "";
+    li.querySelector(".device-state").textContent = online ? `${label} · ${online}` : label;
+    li.querySelector(".device-groups").textContent = d.groups.length
+      ? t("fleet_groups", { groups: d.groups.join(", ") })
+      : "";
+    const when = d.changed ? new Date(d.changed) : null;
+    li.title = d.by
+      ? t("fleet_by", {
+        by: d.by,
+        changed: when && !isNaN(when) ? when.toLocaleString(lang) : d.changed,
+      })
+      : "";
+    for (const b of li.querySelectorAll("button")) {
+      b.textContent = t(b.dataset.command);
+      b.setAttribute("aria-label", t("fleet_button", { command: t(b.dataset.command), id: d.id }));
+    }
+  }
+
+  /** Redraws the rows that changed, and the order if a device came or went. */
+  function renderFleet() {
+    const dirty = fleet.dirty;
+    fleet.dirty = null;
+    const shown = fleetOrder().slice(0, FLEET_MAX);
+    const keep = new Set(shown);
+    for (const [id, li] of fleet.rows) {
+      if (!keep.has(id)) {
+        li.remove();
+        fleet.rows.delete(id);
+      }
+    }
+    let previous = null;
+    for (const id of shown) {
+      let li = fleet.rows.get(id);
+      const fresh = !li;
+      if (fresh) fleet.rows.set(id, li = fleetRow(id));
+      if (fresh || !dirty || dirty.has(id)) drawDevice(li, fleet.devices.get(id));
+      const at = previous ? previous.nextSibling : fleet.list.firstChild;
+      if (at !== li) fleet.list.insertBefore(li, at);
+      previous = li;
+    }
+    const hidden = Math.max(fleet.total, fleet.devices.size) - shown.length;
+    fleet.more.textContent = shown.length === 0
+      ? t("fleet_empty")
+      : hidden > 0
+      ? t("fleet_more", { n: hidden })
+      : "";
+    fleet.more.hidden = fleet.more.textContent === "";
+    renderFleetButtons();
+  }
+
+  function fleetChanged(id) {
+    if (fleet.dirty === null) {
+      fleet.dirty = new Set();
+      requestAnimationFrame(renderFleet);
+    }
+    if (id === undefined) fleet.dirty = undefined; // everything
+    else if (fleet.dirty) fleet.dirty.add(id);
+  }
+
+  function showFleetMessage(ok, text) {
+    fleet.message.textContent = text;
+    fleet.message.classList.toggle("ok", ok === true);
+    fleet.message.classList.toggle("error", ok === false);
+  }
+
+  async function sendToDevice(li, command) {
+    const id = li.dataset.id;
+    if (command === "blink" && hzInput.value.trim() === "") {
+      showFleetMessage(false, t("empty_hz"));
+      hzInput.setAttribute("aria-invalid", "true");
+      hzInput.focus();
+      return;
+    }
+    li.dataset.pending = "true";
+    renderFleetButtons();
+    try {
+      const response = await fetch(`/api/fleet/${encodeURIComponent(id)}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({ command, hz: hzInput.value }),
+      });
+      const type = response.headers.get("content-type") || "";
+      const body = type.includes("json") ? await response.json() : { error: await response.text() };
+      if (response.ok && body.ok) {
+        showFleetMessage(true, t("fleet_sent", { id, command: body.sent }));
+      } else {
+        const reply = (body.reply || body.error || response.statusText).trim();
+        showFleetMessage(false, t("fleet_refused", { id, reply }));
+      }
+    } catch {
+      showFleetMessage(false, t("network"));
+    } finally {
+      delete li.dataset.pending;
+      renderFleetButtons();
+    }
+  }
+
+  if (fleet.section && !fleet.section.hidden) {
+    $("fleet-nojs").hidden = true;
+    fleet.list.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-command]");
+      const li = button && button.closest("li.device");
+      if (li) sendToDevice(li, button.dataset.command);
+    });
+  }
+
+  const onFleet = (e) => {
+    const data = JSON.parse(e.data);
+    fleet.self = data.self;
+    fleet.total = data.total;
+    // A fresh list (this stream is new): what was known before may be stale.
+    fleet.devices.clear();
+    for (const d of data.devices) fleet.devices.set(d.id, d);
+    fleetChanged();
+  };
+
+  const onDevice = (e) => {
+    const data = JSON.parse(e.data);
+    fleet.total = data.total;
+    fleet.devices.set(data.device.id, data.device);
+    fleetChanged(data.device.id);
+  };
 
   if (form && !form.hidden) {
     form.addEventListener("submit", async (event) => {
@@ -223,6 +422,8 @@
         clients = JSON.parse(e.data).count;
         renderCounts();
       });
+      events.addEventListener("fleet", onFleet);
+      events.addEventListener("device", onDevice);
       events.addEventListener("viewers", (e) => {
         viewers = JSON.parse(e.data).count;
         renderCounts();

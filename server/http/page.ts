@@ -28,6 +28,8 @@ export interface PageModel {
   readonly signIn: boolean;
   /** CSP nonce of the page's one inline style element. */
   readonly nonce: string;
+  /** True: the server has a fleet (`serve --mqtt`): show the fleet section. Default false. */
+  readonly fleet?: boolean;
 }
 
 /**
@@ -176,6 +178,7 @@ export function renderPage(model: PageModel): string {
     message: formFlash ? t(formFlash.ok ? "sent" : "error", { reply: formFlash.reply }) : "",
     message_class: formFlash ? (formFlash.ok ? "ok" : "error") : "",
     controls_hidden: model.signIn ? "hidden" : "",
+    fleet_hidden: model.fleet && !locked ? "" : "hidden",
     login_hidden: model.signIn ? "" : "hidden",
     login_message: loginFlash ? t("wrong_token") : "",
   };

@@ -8,6 +8,8 @@
  * | `/api/state` | GET | `{state, text, clients, viewers, led}` |
  * | `/api/led` | POST | JSON or form `{command, hz}` → `{ok, reply, state, text}`; a browser form gets a 303 back to `/` |
  * | `/api/events` | GET | Server-Sent Events (see `sse.ts`) |
+ * | `/api/fleet` | GET | with `fleet` (`serve --mqtt`): every device on the broker, this one first (`fleet.ts`) |
+ * | `/api/fleet/<id>` | POST | with `fleet`: `/api/led`'s fields → published to that device, 202 |
  * | `/login` | POST | form `token=…`: sets the session cookie when `--token` is set |
  * | `/healthz` | GET | 200 `{ok, status, state, text, led, link}`; 503 while the board link is down (`health.ts`) |
  * | `/metrics` | GET | Prometheus text format 0.0.4 (`../metrics.ts`) |
@@ -32,7 +34,8 @@ import { HttpAuth } from "./auth.ts";
 import { AuthLimiter } from "../auth_limit.ts";
 import { LED_OFF } from "../../core/state.ts";
 import { BodyError, type Fields, MAX_BODY, readFields } from "./body.ts";
-import { runLedRequest } from "./api.ts";
+import { runLedRequest, webClientName } from "./api.ts";
+import { fleetList, runFleetRequest } from "./fleet.ts";
 import { CLEAR_FLASH, flashCookie, readFlash } from "./flash.ts";
 import { EventHub, stateJson } from "./sse.ts";
 import { pickLanguage, renderPage } from "./page.ts";
@@ -79,6 +82,11 @@ export interface HttpServerOptions {
    * (no `--mqtt`: the page shows the local LED only).
    */
   fleet?: FleetView;
+  /**
+   * This server's own device id in {@linkcode fleet} (`serve --id`): listed
+   * first and marked `self`. Default: none (no device is marked).
+   */
+  fleetSelf?: string;
 }
 
 /** A running HTTP server. */
@@ -100,6 +108,9 @@ export const ALLOW: Readonly<Record<string, string>> = Object.freeze({
   "/api/state": "GET, HEAD",
   "/api/led": "POST",
   "/api/events": "GET",
+  "/api/fleet": "GET, HEAD",
+  // Every /api/fleet/<id> (routeOf); 404 when the server has no fleet.
+  "/api/fleet/:id": "POST",
   "/login": "POST",
   "/healthz": "GET, HEAD",
   "/metrics": "GET, HEAD",
@@ -144,6 +155,11 @@ function isFormNavigation(request: Request): boolean {
   return type.startsWith("application/x-www-form-urlencoded") && accept.includes("text/html");
 }
 
+/** The route table's key for `path`: one key stands for every `/api/fleet/<id>`. */
+function routeOf(path: string): string {
+  return path.startsWith("/api/fleet/") ? "/api/fleet/:id" : path;
+}
+
 function nonce(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return btoa(String.fromCharCode(...bytes));
@@ -173,7 +189,8 @@ export async function startHttpServer(
   const log = options.log ?? ((line: string) => console.log(line));
   const auth = new HttpAuth(options.token);
   const limiter = options.authLimiter ?? new AuthLimiter({ log });
-  const hub = new EventHub(service);
+  const fleet = options.fleet;
+  const hub = new EventHub(service, { fleet, fleetSelf: options.fleetSelf });
   const extraHosts = options.allowedHosts ?? [];
   const maxBody = options.maxBody ?? MAX_BODY;
   const metrics = metricsFor(service);
@@ -199,7 +216,8 @@ export async function startHttpServer(
     const hostVerdict = checkHost(host, extraHosts);
     if (!hostVerdict.ok) return refuse(403, hostVerdict.reason);
 
-    const allow = ALLOW[path];
+    const route = routeOf(path);
+    const allow = ALLOW[route];
     if (allow === undefined) {
       return refuse(404, `no such page: ${path.slice(0, 100)} (the page is at /)`);
     }
@@ -223,7 +241,7 @@ export async function startHttpServer(
 
     const remote = remoteOf(info);
     const address = info.remoteAddr.hostname;
-    switch (path) {
+    switch (route) {
       case "/":
         return page(request, guard(request, address) === undefined);
       case "/login":
@@ -282,6 +300,32 @@ export async function startHttpServer(
         }
         return json(result.status, result.body);
       }
+      case "/api/fleet": {
+        if (!fleet) return refuse(404, NO_FLEET);
+        const refused = guard(request, address);
+        if (refused) return refused;
+        return json(200, fleetList(fleet, options.fleetSelf));
+      }
+      case "/api/fleet/:id": {
+        if (!fleet) return refuse(404, NO_FLEET);
+        const refused = guard(request, address);
+        if (refused) return refused;
+        let fields: Fields;
+        try {
+          fields = await readFields(request, maxBody);
+        } catch (e) {
+          if (!(e instanceof BodyError)) throw e;
+          return json(e.status, { ok: false, error: e.message });
+        }
+        const id = decodeURIComponentOr(path.slice("/api/fleet/".length));
+        const by = webClientName({ id: ++webRequests, remote });
+        const result = await runFleetRequest(fleet, id, fields, by);
+        const what = result.body.ok
+          ? `sent ${result.body.sent}`
+          : `refused ${result.status}: ${result.body.reply ?? result.body.error}`;
+        log(printable(`web: fleet ${id.slice(0, 64)} ← ${what} (${by})`));
+        return json(result.status, result.body);
+      }
     }
     return refuse(404, "no such page");
   };
@@ -326,6 +370,7 @@ export async function startHttpServer(
       flash,
       signIn: !allowed,
       nonce: n,
+      fleet: allowed && fleet !== undefined,
     });
     const headers = new Headers({
       "content-type": "text/html; charset=utf-8",
@@ -386,6 +431,26 @@ export async function startHttpServer(
       await server.close();
     },
   };
+}
+
+const NO_FLEET = "no fleet here: this server was started without --mqtt (see docs/mqtt.md)";
+
+/** `line` with its control characters escaped: a posted id cannot forge log lines. */
+function printable(line: string): string {
+  // deno-lint-ignore no-control-regex
+  return line.replace(
+    /[\x00-\x1f\x7f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
+/** A path segment, percent-decoded; as written if it is not valid percent-encoding. */
+function decodeURIComponentOr(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 function remoteOf(info: Http1Info): string {

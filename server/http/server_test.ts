@@ -376,6 +376,12 @@ Deno.test("every POST route refuses other sites' pages and rebound host names, a
       assert.equal(r.status, 303);
       assert.match(header(r, "set-cookie").join("\n"), /^ledctl_session=/m);
     },
+    // Every /api/fleet/<id>: this server has no fleet (no --mqtt); fleet_test.ts
+    // checks the same refusals with one.
+    "/api/fleet/:id": (r) => {
+      assert.equal(r.status, 404);
+      assert.match(r.body, /without --mqtt/);
+    },
   };
   for (const path of POST_ROUTES) {
     const effect = effects[path];

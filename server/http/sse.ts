@@ -7,6 +7,10 @@
  * - `state`: `{"state":{"mode":"blink","hz":2.5},"text":"blink 2.5 Hz","by":"…"}`
  * - `clients`: `{"count":2}` — TCP clients connected (the page's "connected clients")
  * - `viewers`: `{"count":1}` — event streams open (pages watching)
+ * - with a fleet (`serve --mqtt`) only: `fleet` once at the start,
+ *   `{"self":"kitchen","total":3,"devices":[…]}` (at most
+ *   {@linkcode FLEET_PAGE_MAX} devices, this one first), then `device` at
+ *   each device's change: `{"device":{"id":"hall","online":true,…},"total":3}`
  *
  * Event streams are not TCP clients and are not counted in `clients`.
  *
@@ -14,6 +18,8 @@
  */
 import { formatState, type LedState } from "../../core/state.ts";
 import type { LedService, ServiceEvent } from "../../core/led_service.ts";
+import type { FleetDevice, FleetView } from "../mqtt/fleet_view.ts";
+import { FLEET_PAGE_MAX, fleetDeviceJson, fleetList } from "./fleet.ts";
 
 /** How often an idle stream gets a comment line, so proxies keep it open. */
 export const HEARTBEAT_MS = 15_000;
@@ -72,6 +78,11 @@ export class EventHub {
   readonly #heartbeatMs: number;
   readonly #maxViewers: number;
   readonly #maxQueued: number;
+  readonly #fleet?: FleetView;
+  readonly #fleetSelf?: string;
+  #unsubscribeFleet?: () => void;
+  /** The fleet's ids, kept while followed: its size is `total`, without sorting the fleet. */
+  readonly #fleetIds = new Set<string>();
   #timer?: ReturnType<typeof setInterval>;
   #unsubscribe?: () => void;
   #closed = false;
@@ -81,13 +92,23 @@ export class EventHub {
    * `heartbeatMs` (default {@linkcode HEARTBEAT_MS}), `maxViewers` (most
    * streams open at once, default {@linkcode MAX_VIEWERS}; more get 503),
    * `maxQueuedBytes` (a stream whose reader lets more than this pile up is
-   * ended, default {@linkcode MAX_QUEUED_BYTES}).
+   * ended, default {@linkcode MAX_QUEUED_BYTES}), `fleet` and `fleetSelf`
+   * (the MQTT fleet and this server's id in it: adds the `fleet` and
+   * `device` events).
    */
   constructor(
     service: LedService,
-    options: { heartbeatMs?: number; maxViewers?: number; maxQueuedBytes?: number } = {},
+    options: {
+      heartbeatMs?: number;
+      maxViewers?: number;
+      maxQueuedBytes?: number;
+      fleet?: FleetView;
+      fleetSelf?: string;
+    } = {},
   ) {
     this.#service = service;
+    this.#fleet = options.fleet;
+    this.#fleetSelf = options.fleetSelf;
     this.#heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
     this.#maxViewers = options.maxViewers ?? MAX_VIEWERS;
     this.#maxQueued = options.maxQueuedBytes ?? MAX_QUEUED_BYTES;
@@ -118,7 +139,10 @@ export class EventHub {
         controller.enqueue(enc.encode(
           "retry: 2000\n\n" +
             sseMessage("state", stateJson(this.#service.state)) +
-            sseMessage("clients", { count: this.#service.clients }),
+            sseMessage("clients", { count: this.#service.clients }) +
+            (this.#fleet
+              ? sseMessage("fleet", fleetList(this.#fleet, this.#fleetSelf, FLEET_PAGE_MAX))
+              : ""),
         ));
         this.#add(controller);
       },
@@ -148,6 +172,10 @@ export class EventHub {
     this.#streams.add(c);
     if (this.#streams.size === 1) {
       this.#unsubscribe = this.#service.subscribe((e) => this.#onEvent(e));
+      if (this.#fleet) {
+        this.#unsubscribeFleet = this.#fleet.subscribe((d) => this.#onDevice(d));
+        for (const d of this.#fleet.devices()) this.#fleetIds.add(d.id);
+      }
       this.#timer = setInterval(() => this.#send(": ping\n\n"), this.#heartbeatMs);
     }
     this.#sendViewers();
@@ -158,6 +186,9 @@ export class EventHub {
     if (this.#streams.size === 0) {
       this.#unsubscribe?.();
       this.#unsubscribe = undefined;
+      this.#unsubscribeFleet?.();
+      this.#unsubscribeFleet = undefined;
+      this.#fleetIds.clear();
       clearInterval(this.#timer);
       this.#timer = undefined;
     }
@@ -167,6 +198,11 @@ export class EventHub {
   #onEvent(e: ServiceEvent): void {
     if (e.type === "state") this.#send(sseMessage("state", stateJson(e.state, e.by)));
     else this.#send(sseMessage("clients", { count: e.count }));
+  }
+
+  #onDevice(d: FleetDevice): void {
+    const total = this.#fleetIds.add(d.id).size;
+    this.#send(sseMessage("device", { device: fleetDeviceJson(d, this.#fleetSelf), total }));
   }
 
   #sendViewers(): void {
