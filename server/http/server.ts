@@ -438,10 +438,8 @@ const NO_FLEET = "no fleet here: this server was started without --mqtt (see doc
 /** `line` with its control characters escaped: a posted id cannot forge log lines. */
 function printable(line: string): string {
   // deno-lint-ignore no-control-regex
-  return line.replace(
-    /[\x00-\x1f\x7f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
+  const control = /[\x00-\x1f\x7f]/g;
+  return line.replace(control, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 /** A path segment, percent-decoded; as written if it is not valid percent-encoding. */
