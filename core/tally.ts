@@ -19,7 +19,7 @@ import type { Outcome } from "./commands.ts";
 import type { LedControl } from "./led_service.ts";
 
 /** Where a request came from. */
-export type Transport = "tcp" | "http";
+export type Transport = "tcp" | "http" | "mqtt";
 
 /** A request's verb as counted: the protocol's verbs, `invalid` for a line that is none. */
 export type CountedVerb = Command["verb"] | "invalid";
