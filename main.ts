@@ -15,6 +15,7 @@ import { clients } from "./cli/clients.ts";
 import { completions } from "./cli/completions.ts";
 import { config } from "./cli/config_cmd.ts";
 import { doctor } from "./cli/doctor.ts";
+import { fleet } from "./cli/fleet.ts";
 import { led } from "./cli/led.ts";
 import { send } from "./cli/send.ts";
 import { serve } from "./cli/serve.ts";
@@ -32,6 +33,7 @@ Commands:
   serve        start the LED server (TCP, port 10000)
   send         send one command to a server: ledctl send blink 3
   watch        print the LED's state at each change, whoever makes it
+  fleet        the devices on an MQTT broker: ledctl fleet list|send|watch
   clients      the demo: N clients say hello at once and get named replies
   led          drive the LED directly: ledctl led blink 2
   doctor       check this machine: GPIO chips, pins, permissions
@@ -52,6 +54,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   send,
   clients,
   watch,
+  fleet,
   led,
   doctor,
   config,
