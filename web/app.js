@@ -164,7 +164,6 @@
     section: $("fleet"),
     list: $("fleet-list"),
     more: $("fleet-more"),
-    message: $("fleet-message"),
     /** id → the device as the server sent it. */
     devices: new Map(),
     /** id → its row, kept while shown. */
@@ -199,10 +198,12 @@
     const text = el("div", "device-text");
     const head = el("p", "device-head");
     head.append(el("span", "device-name", id), el("span", "device-self"));
-    text.append(head, el("p", "device-state"), el("p", "device-groups"));
+    const note = el("p", "device-note message");
+    note.setAttribute("role", "status");
+    text.append(head, el("p", "device-state"), el("p", "device-groups"), note);
     const buttons = el("div", "device-buttons");
     for (const command of ["on", "off", "blink"]) {
-      const b = el("button", command === "blink" ? "primary" : "", "");
+      const b = el("button", "", "");
       b.type = "button";
       b.dataset.command = command;
       buttons.append(b);
@@ -223,8 +224,9 @@
     if (mode === "blink") dot.style.setProperty("--period", `${1 / s.hz}s`);
     li.querySelector(".device-self").textContent = d.self ? t("fleet_self") : "";
     const label = s ? stateLabel(s) : t("fleet_unknown");
-    const online = d.online === false ? t("fleet_offline") : d.online ? t("fleet_online") : "";
-    li.querySelector(".device-state").textContent = online ? `${label} · ${online}` : label;
+    li.querySelector(".device-state").textContent = d.online === false
+      ? `${label} · ${t("fleet_offline")}`
+      : label;
     li.querySelector(".device-groups").textContent = d.groups.length
       ? t("fleet_groups", { groups: d.groups.join(", ") })
       : "";
@@ -282,16 +284,18 @@
     else if (fleet.dirty) fleet.dirty.add(id);
   }
 
-  function showFleetMessage(ok, text) {
-    fleet.message.textContent = text;
-    fleet.message.classList.toggle("ok", ok === true);
-    fleet.message.classList.toggle("error", ok === false);
+  /** A row's own message: what was sent to the device, or why not. */
+  function showNote(li, ok, text) {
+    const note = li.querySelector(".device-note");
+    note.textContent = text;
+    note.classList.toggle("ok", ok === true);
+    note.classList.toggle("error", ok === false);
   }
 
   async function sendToDevice(li, command) {
     const id = li.dataset.id;
     if (command === "blink" && hzInput.value.trim() === "") {
-      showFleetMessage(false, t("empty_hz"));
+      showNote(li, false, t("empty_hz"));
       hzInput.setAttribute("aria-invalid", "true");
       hzInput.focus();
       return;
@@ -307,13 +311,13 @@
       const type = response.headers.get("content-type") || "";
       const body = type.includes("json") ? await response.json() : { error: await response.text() };
       if (response.ok && body.ok) {
-        showFleetMessage(true, t("fleet_sent", { id, command: body.sent }));
+        showNote(li, true, t("fleet_sent", { command: body.sent }));
       } else {
         const reply = (body.reply || body.error || response.statusText).trim();
-        showFleetMessage(false, t("fleet_refused", { id, reply }));
+        showNote(li, false, t("fleet_refused", { reply }));
       }
     } catch {
-      showFleetMessage(false, t("network"));
+      showNote(li, false, t("network"));
     } finally {
       delete li.dataset.pending;
       renderFleetButtons();
@@ -342,8 +346,15 @@
   const onDevice = (e) => {
     const data = JSON.parse(e.data);
     fleet.total = data.total;
-    fleet.devices.set(data.device.id, data.device);
-    fleetChanged(data.device.id);
+    const d = data.device;
+    const old = fleet.devices.get(d.id);
+    // The device reported (a new state, or went offline): the row's last message is stale.
+    const li = fleet.rows.get(d.id);
+    if (li && old && (old.text !== d.text || old.by !== d.by || old.online !== d.online)) {
+      showNote(li, null, "");
+    }
+    fleet.devices.set(d.id, d);
+    fleetChanged(d.id);
   };
 
   if (form && !form.hidden) {
