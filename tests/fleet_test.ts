@@ -77,9 +77,15 @@ function fleetCli(url: string, args: string[]) {
   return runLedctl(["fleet", "--mqtt", url, ...args]);
 }
 
-/** The mean spacing of `edges`' times, in ms. */
-function meanSpacing(edges: { t: number }[]): number {
-  return (edges.at(-1)!.t - edges[0].t) / (edges.length - 1);
+/**
+ * The median spacing of `edges`' times, in ms: a single edge written late
+ * (20 processes on a shared machine) lengthens one interval and shortens
+ * the next, and leaves the median where the blinker put it.
+ */
+function medianSpacing(edges: { t: number }[]): number {
+  const gaps = edges.slice(1).map((e, i) => e.t - edges[i].t).sort((a, b) => a - b);
+  const mid = gaps.length >> 1;
+  return gaps.length % 2 ? gaps[mid] : (gaps[mid - 1] + gaps[mid]) / 2;
 }
 
 Deno.test({
@@ -153,14 +159,17 @@ Deno.test({
           assert.equal(sent.code, 0, sent.stderr);
           assert.equal(sent.stdout.trim(), "OK blink 2 Hz on 20 devices");
           // Reported before send returned: the broker already holds every new state.
-          assert.ok(ids.every((id) => fleet.text.get(id) === "blink 2 Hz"));
+          const list = await fleetCli(broker.url, ["list", "--json"]);
+          const texts = (JSON.parse(list.stdout) as { text: string }[]).map((d) => d.text);
+          assert.deepEqual(texts, ids.map(() => "blink 2 Hz"));
           await Promise.all(ids.map(async (id) => {
-            const edges = await waitForTraceEdges(servers.get(id)!.tracePath!, 5, {
+            const edges = await waitForTraceEdges(servers.get(id)!.tracePath!, 9, {
               from: before.get(id)!,
               ms: 20_000,
             });
-            const spacing = meanSpacing(edges.slice(0, 5));
-            assert.ok(Math.abs(spacing - 250) < 40, `${id}: edges ${spacing} ms apart, not 250`);
+            const spacing = medianSpacing(edges.slice(0, 9));
+            const all = edges.map((e) => e.t - edges[0].t).join(", ");
+            assert.ok(Math.abs(spacing - 250) < 40, `${id}: edges ${spacing} ms apart: ${all}`);
           }));
           await watchOut.waitFor(/ dev07 online blink 2 Hz \(by /, 10_000);
         });
@@ -170,11 +179,11 @@ Deno.test({
           assert.equal(off.code, 0, off.stderr);
           const groupA = ids.filter((id) => groupOf(id) === "a");
           const groupB = ids.filter((id) => groupOf(id) === "b");
-          // Off is level 0: wait until each trace ends low, then count.
+          // Off: each trace ends low (send came back once each device reported it).
           const before = new Map<string, number>();
           for (const id of ids) {
             const edges = await servers.get(id)!.trace();
-            assert.equal(edges.at(-1)?.level ?? 0, 0, `${id} is not off`);
+            assert.equal(edges.at(-1)?.level ?? false, false, `${id} is not off`);
             before.set(id, edges.length);
           }
           const on = await fleetCli(broker.url, ["send", "group:a", "on"]);
@@ -187,7 +196,7 @@ Deno.test({
             const edges = await waitForTraceEdges(servers.get(id)!.tracePath!, 1, {
               from: before.get(id)!,
             });
-            assert.equal(edges.at(-1)!.level, 1, `${id} is not on`);
+            assert.equal(edges.at(-1)!.level, true, `${id} is not on`);
           }
           for (const id of groupB) {
             assert.equal(await edgesOf(id), before.get(id), `${id} (group b) changed`);
@@ -234,7 +243,7 @@ Deno.test({
         await fleet.until("dev05 offline", () => fleet.online.get("dev05") === false, 30_000);
         const list = await fleetCli(broker.url, ["list"]);
         assert.equal(list.code, 0, list.stderr);
-        assert.match(list.stdout, /^dev05 +offline +on +a +/m);
+        assert.match(list.stdout, /^dev05 +offline +on +a +\d+ s ago$/m);
         assert.match(list.stdout, /^20 devices, 19 online$/m);
         const sent = await fleetCli(broker.url, ["send", "all", "blink", "5"]);
         assert.equal(sent.code, 0, sent.stderr);
