@@ -14,6 +14,7 @@ import { parseDuration } from "../server/duration.ts";
 import { ENGINE_NAMES, type EngineName } from "../server/tcp/mod.ts";
 import { defaultLedUri } from "../hal/select.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./term.ts";
+import { checkName, cleanId } from "../server/mqtt/topics.ts";
 
 /** The config file read when `--config` is not given, if it exists. */
 export const DEFAULT_CONFIG_PATH = "/etc/ledctl/ledctl.toml";
@@ -63,6 +64,22 @@ export interface ServeSettings {
   token?: string;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** The MQTT broker (`--mqtt`), without credentials; undefined: no MQTT. */
+  mqttUrl?: string;
+  /** The broker user: `--mqtt-user`, or the one in the URL. */
+  mqttUser?: string;
+  /** Where the broker password is (its first line). */
+  mqttPasswordFile?: string;
+  /** The broker password from `LEDCTL_MQTT_PASSWORD` or the file's `mqtt-password`. */
+  mqttPassword?: string;
+  /** The CA certificates to trust for `mqtts`. */
+  mqttCa?: string;
+  /** The device id: `--id`, else (with `--mqtt`) the host name as {@linkcode cleanId} makes it. */
+  id?: string;
+  /** The device's groups (`--group`). */
+  groups: string[];
+  /** The topic prefix (`--mqtt-prefix`). */
+  mqttPrefix: string;
 }
 
 /** How {@linkcode resolveServeSettings} reads the world; each has a real default. */
@@ -71,6 +88,8 @@ export interface ResolveOptions {
   env?: (name: string) => string | undefined;
   /** The file read when neither `--config` nor `LEDCTL_CONFIG` is set. Default: {@linkcode DEFAULT_CONFIG_PATH}. */
   defaultConfigPath?: string;
+  /** The machine's name, the default `--id` with `--mqtt`. Default: `Deno.hostname`. */
+  hostname?: () => string;
 }
 
 /** The settings, and where each raw value came from (for `ledctl config`). */
@@ -141,7 +160,7 @@ export async function resolveServeSettings(
     }
   }
   if (configPath !== undefined) raw.set("config", { value: configPath, origin: { kind: "flag" } });
-  return { settings: check(raw, env, configPath), raw };
+  return { settings: check(raw, env, configPath, options.hostname), raw };
 }
 
 /** The file to read: `--config`, `LEDCTL_CONFIG`, or the default when it exists; `none`: none. */
@@ -325,6 +344,7 @@ function check(
   raw: Map<string, RawSetting>,
   env: (name: string) => string | undefined,
   configPath: string | undefined,
+  hostname: () => string = () => Deno.hostname(),
 ): ServeSettings {
   const label = (key: string) => describeOrigin(key, raw.get(key)!.origin);
   const text = (key: string) => raw.get(key)?.value as string | undefined;
@@ -372,6 +392,7 @@ function check(
   const verbose = raw.get("verbose")?.value === true;
   const logLevel = verbose ? "debug" : oneOf("log-level", LOG_LEVELS);
   const stateText = text("state-file");
+  const mqtt = checkMqtt(raw, label, wrap, hostname);
   return {
     configPath,
     hostname: parseHost(text("host")!, label("host")),
@@ -398,7 +419,137 @@ function check(
     token: text("token"),
     logLevel,
     logFormat: oneOf("log-format", LOG_FORMATS),
+    ...mqtt,
   };
+}
+
+/** The MQTT settings, checked: the URL, the credentials' sources, the id, groups and prefix. */
+function checkMqtt(
+  raw: Map<string, RawSetting>,
+  label: (key: string) => string,
+  wrap: <T>(f: () => T) => T,
+  hostname: () => string,
+): Pick<
+  ServeSettings,
+  | "mqttUrl"
+  | "mqttUser"
+  | "mqttPasswordFile"
+  | "mqttPassword"
+  | "mqttCa"
+  | "id"
+  | "groups"
+  | "mqttPrefix"
+> {
+  const text = (key: string) => raw.get(key)?.value as string | undefined;
+  if (raw.get("mqtt-password")?.origin.kind === "flag") {
+    throw new UsageError(
+      "--mqtt-password is not taken on the command line (every user of the machine sees it " +
+        "in ps): put the password in a file readable by ledctl only and give " +
+        "--mqtt-password-file FILE, or set LEDCTL_MQTT_PASSWORD",
+    );
+  }
+  let mqttUrl: string | undefined;
+  let mqttUser = text("mqtt-user");
+  if (text("mqtt") !== undefined) {
+    const url = parseMqttUrl(text("mqtt")!, label("mqtt"));
+    mqttUrl = url.url;
+    if (url.user !== undefined && mqttUser !== undefined && url.user !== mqttUser) {
+      throw new UsageError(
+        `${label("mqtt")} names the user "${url.user}" and ${label("mqtt-user")} "${mqttUser}": ` +
+          "give the user once",
+      );
+    }
+    mqttUser ??= url.user;
+  }
+  const mqttPasswordFile = text("mqtt-password-file");
+  const mqttPassword = text("mqtt-password");
+  if (mqttPasswordFile !== undefined && mqttPassword !== undefined) {
+    throw new UsageError(
+      `${label("mqtt-password-file")} and ${label("mqtt-password")} both give the broker ` +
+        "password: keep one",
+    );
+  }
+  if (mqttUrl !== undefined && mqttUser === undefined && mqttPassword !== undefined) {
+    throw new UsageError(
+      `${label("mqtt-password")} is set but no broker user: give --mqtt-user NAME (MQTT sends ` +
+        "a password only with a user)",
+    );
+  }
+  let id = text("id");
+  if (id !== undefined) id = wrap(() => checkName(id!, label("id"), { id: true }));
+  else if (mqttUrl !== undefined) {
+    let host = "";
+    try {
+      host = hostname();
+    } catch { /* no --allow-sys: the fallback id */ }
+    id = cleanId(host);
+  }
+  const groups = [
+    ...new Set(
+      ((raw.get("group")?.value as string[] | undefined) ?? []).map((g) =>
+        wrap(() => checkName(g, label("group")))
+      ),
+    ),
+  ];
+  const mqttPrefix = text("mqtt-prefix")!;
+  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(mqttPrefix) || mqttPrefix.length > 128) {
+    throw new UsageError(
+      `${label("mqtt-prefix")} "${mqttPrefix}" must be topic levels of A-Z, a-z, 0-9, _ and -, ` +
+        'separated by "/" (e.g. ledctl or home/ledctl), at most 128 characters',
+    );
+  }
+  return {
+    mqttUrl,
+    mqttUser,
+    mqttPasswordFile,
+    mqttPassword,
+    mqttCa: text("mqtt-ca"),
+    id,
+    groups,
+    mqttPrefix,
+  };
+}
+
+/**
+ * Checks an `--mqtt` URL: `mqtt://` or `mqtts://`, a host, an optional
+ * port and user, no password (it would show in `ps` and in logs), no path.
+ * Returns the URL without the user, and the user. `where` names the setting
+ * in the {@linkcode UsageError}.
+ *
+ * @example
+ * ```ts
+ * import { parseMqttUrl } from "./config.ts";
+ * parseMqttUrl("mqtts://dev@broker.lan:8883", "--mqtt"); // { url: "mqtts://broker.lan:8883", user: "dev" }
+ * ```
+ */
+export function parseMqttUrl(text: string, where: string): { url: string; user?: string } {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new UsageError(
+      `${where} "${text}" is not a URL: write mqtt://HOST[:1883] or mqtts://HOST[:8883]`,
+    );
+  }
+  if (u.protocol !== "mqtt:" && u.protocol !== "mqtts:") {
+    throw new UsageError(
+      `${where} must start with mqtt:// or mqtts:// (TLS), not ${u.protocol}//`,
+    );
+  }
+  if (u.password !== "") {
+    throw new UsageError(
+      `${where}: a password in the URL is refused (every user sees it in ps): put it in a file ` +
+        "readable by ledctl only and give --mqtt-password-file FILE, or set LEDCTL_MQTT_PASSWORD",
+    );
+  }
+  if (u.hostname === "") throw new UsageError(`${where} "${text}" names no host`);
+  if ((u.pathname !== "" && u.pathname !== "/") || u.search !== "" || u.hash !== "") {
+    throw new UsageError(
+      `${where} "${text}": an MQTT broker is a host and a port, with no path or query`,
+    );
+  }
+  const url = `${u.protocol}//${u.host}`;
+  return u.username === "" ? { url } : { url, user: decodeURIComponent(u.username) };
 }
 
 /**

@@ -205,3 +205,63 @@ Deno.test("the default state file: systemd's StateDirectory, then XDG, then HOME
   assert.deepEqual(defaultStateFile(envOf({ HOME: "/h" })), "/h/.local/state/ledctl/state.json");
   assert.deepEqual(defaultStateFile(noEnv), undefined);
 });
+
+Deno.test("mqtt: the URL's user, the host name as id, groups; the password never a flag nor in the URL", async () => {
+  const { settings } = await resolveServeSettings(
+    {
+      config: "none",
+      mqtt: "mqtts://kitchen@broker.lan:8883",
+      group: ["ground", "lamps", "ground"],
+    },
+    { env: envOf({ LEDCTL_MQTT_PASSWORD: "pw" }), hostname: () => "Kitchen Pi.local" },
+  );
+  assert.equal(settings.mqttUrl, "mqtts://broker.lan:8883");
+  assert.equal(settings.mqttUser, "kitchen");
+  assert.equal(settings.mqttPassword, "pw");
+  assert.equal(settings.id, "kitchen-pi-local");
+  assert.deepEqual(settings.groups, ["ground", "lamps"]);
+  assert.equal(settings.mqttPrefix, "ledctl");
+  const off = await resolveServeSettings({ config: "none" }, {
+    env: noEnv,
+    hostname: () => {
+      throw new Error("not asked without --mqtt");
+    },
+  });
+  assert.equal(off.settings.mqttUrl, undefined);
+  assert.equal(off.settings.id, undefined);
+
+  const url = "mqtt://127.0.0.1:1883";
+  assertStringIncludes(
+    await usageError({ config: "none", mqtt: url, "mqtt-password": "pw" }),
+    "--mqtt-password is not taken on the command line",
+  );
+  assertStringIncludes(
+    await usageError({ config: "none", mqtt: "mqtt://u:pw@127.0.0.1" }),
+    "--mqtt: a password in the URL is refused",
+  );
+  assertStringIncludes(
+    await usageError({ config: "none", mqtt: "http://127.0.0.1" }),
+    "--mqtt must start with mqtt:// or mqtts://",
+  );
+  assertStringIncludes(
+    await usageError({ config: "none", mqtt: url, "mqtt-user": "a", "mqtt-password-file": "/f" }, {
+      LEDCTL_MQTT_PASSWORD: "pw",
+    }),
+    "--mqtt-password-file and LEDCTL_MQTT_PASSWORD both give the broker password",
+  );
+  assertStringIncludes(
+    await usageError({ config: "none", mqtt: url }, { LEDCTL_MQTT_PASSWORD: "pw" }),
+    "no broker user",
+  );
+  assertStringIncludes(
+    await usageError({ config: "none", mqtt: "mqtt://a@127.0.0.1", "mqtt-user": "b" }),
+    "give the user once",
+  );
+  assertStringIncludes(await usageError({ config: "none" }, { LEDCTL_ID: "all" }), "LEDCTL_ID");
+  assertStringIncludes(await usageError({ config: "none", id: "Kitchen" }), '--id "Kitchen"');
+  assertStringIncludes(await usageError({ config: "none", group: ["a/b"] }), '--group "a/b"');
+  assertStringIncludes(
+    await usageError({ config: "none", "mqtt-prefix": "ledctl/#" }),
+    "--mqtt-prefix",
+  );
+});

@@ -18,6 +18,9 @@ import { SafetyNet } from "./safety.ts";
 import { parseLedUri } from "../hal/select.ts";
 import { describeOrigin, type Origin, resolveServeSettings, type RestorePolicy } from "./config.ts";
 import { optionsHelp, SERVE_OPTIONS } from "./serve_options.ts";
+import { MqttBridge } from "../server/mqtt/bridge.ts";
+import { FleetView } from "../server/mqtt/fleet_view.ts";
+import { VERSION } from "../main.ts";
 
 /** Help text of `ledctl serve`. */
 export const SERVE_HELP = `Usage: ledctl serve [options]
@@ -40,6 +43,8 @@ Examples:
   ledctl serve --host 0.0.0.0 --led gpio:BOARD8
   ledctl serve --led mock?trace=/tmp/led.trace --idle-timeout 30s
   ledctl serve --config ./ledctl.toml --log-format json
+  ledctl serve --mqtt mqtts://broker.lan --mqtt-user kitchen \
+    --mqtt-password-file /etc/ledctl/mqtt-password --id kitchen --group ground
 `;
 
 /** The `parseArgs` options of `ledctl serve`, from {@linkcode SERVE_OPTIONS}. */
@@ -74,6 +79,7 @@ export async function serve(args: string[]): Promise<number> {
   );
   const { hostname, port, idleTimeoutMs, frameTimeoutMs, maxClients, maxWatchers } = s;
   const token = await readToken(s.token, s.tokenFile, raw.get("token")?.origin);
+  const mqttSecrets = s.mqttUrl === undefined ? undefined : await readMqttSecrets(s);
   // A bad --led is a usage error before anything else is tried.
   try {
     parseLedUri(s.ledUri);
@@ -125,6 +131,20 @@ export async function serve(args: string[]): Promise<number> {
   if (!driver) return 1;
   service = new LedService(driver, { log });
   const led = service;
+  // Made now, so that it knows who made the restored state; connected after the listeners.
+  const bridge = s.mqttUrl === undefined ? undefined : new MqttBridge(service, {
+    url: s.mqttUrl,
+    id: s.id!,
+    groups: s.groups,
+    prefix: s.mqttPrefix,
+    username: s.mqttUser,
+    password: mqttSecrets?.password,
+    ca: mqttSecrets?.ca,
+    caFile: s.mqttCa,
+    version: VERSION,
+    log: (line, level) => term.log(line, level),
+    keepaliveSeconds: testKeepalive(),
+  });
   // Before anything else can fail: whatever ends the process turns the LED off first.
   using net = new SafetyNet({ command: "serve", ledOff: () => led.close() });
   const fds = raiseFdLimit();
@@ -159,6 +179,23 @@ export async function serve(args: string[]): Promise<number> {
     console.error(listenError(e, hostname, port));
     return 1;
   }
+  let fleet: FleetView | undefined;
+  if (bridge) {
+    try {
+      await bridge.start();
+    } catch (e) {
+      await server.close();
+      await service.close();
+      console.error(
+        `ledctl serve: cannot start MQTT (${(e as Error).message}): is the mqtt npm package ` +
+          "cached (deno install), or run the compiled ledctl",
+      );
+      return 1;
+    }
+    log(`mqtt: joining ${s.mqttUrl} as ${s.id} (topics ${s.mqttPrefix}/${s.id}/…)`);
+    fleet = new FleetView(bridge.client!, s.mqttPrefix);
+    fleet.start().catch((e) => warn(`mqtt: the fleet view could not subscribe: ${e.message}`));
+  }
   let http: HttpServer | undefined;
   if (s.httpPort !== undefined) {
     try {
@@ -174,8 +211,11 @@ export async function serve(args: string[]): Promise<number> {
         bodyTimeoutMs: s.bodyTimeoutMs,
         keepAliveTimeoutMs: s.keepAliveTimeoutMs,
         authLimiter,
+        fleet,
+        fleetSelf: s.id,
       });
     } catch (e) {
+      await bridge?.close();
       await server.close();
       await service.close();
       console.error(listenError(e, hostname, s.httpPort, "--http"));
@@ -199,6 +239,8 @@ export async function serve(args: string[]): Promise<number> {
   log(`${sig}: turning the LED off and closing`);
   unsubscribe();
   unsaved?.();
+  // "offline" goes out at once (the LED's off below is not a request, so not published).
+  const bridgeClosed = bridge?.close(SHUTDOWN_MS);
   let code = 0;
   if (!await net.turnLedOff()) {
     console.error("ledctl serve: could not turn the LED off (see the log above)");
@@ -206,7 +248,7 @@ export async function serve(args: string[]): Promise<number> {
   }
   await flushWithin(store, SHUTDOWN_MS);
   // Clients get their FIN; none may hold the exit back for more than a moment.
-  const closed = Promise.all([server.close(), http?.close()]).then(() => true);
+  const closed = Promise.all([server.close(), http?.close(), bridgeClosed]).then(() => true);
   const timer = Promise.withResolvers<boolean>();
   const t = setTimeout(() => timer.resolve(false), SHUTDOWN_MS);
   if (!await Promise.race([closed, timer.promise])) log("some connections did not close in time");
@@ -248,6 +290,52 @@ async function readToken(
     );
   }
   return token;
+}
+
+/**
+ * The broker password (`--mqtt-password-file`'s first line, or
+ * `LEDCTL_MQTT_PASSWORD`) and the CA certificates of `--mqtt-ca`, read
+ * before the LED is touched: a file that cannot be read is a usage error.
+ */
+async function readMqttSecrets(
+  s: { mqttPasswordFile?: string; mqttPassword?: string; mqttCa?: string },
+): Promise<{ password?: string; ca?: string }> {
+  let password = s.mqttPassword;
+  if (s.mqttPasswordFile !== undefined) {
+    try {
+      password = (await Deno.readTextFile(s.mqttPasswordFile)).split("\n")[0].replace(/\r$/, "");
+    } catch (e) {
+      throw new UsageError(
+        `cannot read --mqtt-password-file ${s.mqttPasswordFile}: ${(e as Error).message}`,
+      );
+    }
+    if (password === "") {
+      throw new UsageError(`--mqtt-password-file ${s.mqttPasswordFile}: its first line is empty`);
+    }
+  }
+  let ca: string | undefined;
+  if (s.mqttCa !== undefined) {
+    try {
+      ca = await Deno.readTextFile(s.mqttCa);
+    } catch (e) {
+      throw new UsageError(`cannot read --mqtt-ca ${s.mqttCa}: ${(e as Error).message}`);
+    }
+    if (!ca.includes("-----BEGIN CERTIFICATE-----")) {
+      throw new UsageError(
+        `--mqtt-ca ${s.mqttCa} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+      );
+    }
+  }
+  return { password, ca };
+}
+
+/**
+ * Test hook (`LEDCTL_TEST_MQTT_KEEPALIVE=<seconds>`): a short MQTT
+ * keepalive, so a test finds a silent broker quickly. Nothing else reads it.
+ */
+function testKeepalive(): number | undefined {
+  const v = Number(Deno.env.get("LEDCTL_TEST_MQTT_KEEPALIVE"));
+  return Number.isInteger(v) && v > 0 ? v : undefined;
 }
 
 /**

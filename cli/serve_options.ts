@@ -28,6 +28,12 @@ export interface ServeOption {
   readonly secret?: boolean;
   /** Only on the command line or in the environment, not in the file (`config`). */
   readonly notInFile?: boolean;
+  /**
+   * Never a flag: only a `LEDCTL_*` variable or a key of the file (a secret
+   * every user would see in `ps`). Left out of `--help`; the flag is refused
+   * with a message saying where to put it instead.
+   */
+  readonly noFlag?: boolean;
 }
 
 /**
@@ -181,6 +187,62 @@ from one address lock it out for 60 s`,
 LEDCTL_TOKEN environment variable)`,
   },
   {
+    key: "mqtt",
+    kind: "string",
+    arg: "URL",
+    help: `join this MQTT broker: mqtt://HOST[:1883] or mqtts://HOST[:8883] (state,
+commands, groups, Home Assistant discovery: docs/mqtt.md); the user may be in
+the URL, the password never`,
+  },
+  {
+    key: "mqtt-user",
+    kind: "string",
+    arg: "NAME",
+    help: "the broker user (or the one in --mqtt's URL)",
+  },
+  {
+    key: "mqtt-password-file",
+    kind: "string",
+    arg: "FILE",
+    help: `the broker password: FILE's first line (or the LEDCTL_MQTT_PASSWORD
+environment variable; never on the command line)`,
+  },
+  {
+    key: "mqtt-password",
+    kind: "string",
+    arg: "P",
+    secret: true,
+    noFlag: true,
+    help: "the broker password itself: only as LEDCTL_MQTT_PASSWORD or in the config file",
+  },
+  {
+    key: "mqtt-ca",
+    kind: "string",
+    arg: "FILE",
+    help: `trust the CA certificates (PEM) in FILE for mqtts, e.g. a private CA; the
+broker's certificate is always verified (default: the system's CAs)`,
+  },
+  {
+    key: "id",
+    kind: "string",
+    arg: "NAME",
+    help: `this device's id on the broker: 1 to 64 of a-z, 0-9, _ and - (default: the
+host name, lower case, other characters as -)`,
+  },
+  {
+    key: "group",
+    kind: "list",
+    arg: "NAME",
+    help: "a group this device is in, for <prefix>/group/NAME/set (repeatable)",
+  },
+  {
+    key: "mqtt-prefix",
+    kind: "string",
+    arg: "P",
+    default: "ledctl",
+    help: "the first level of the device's topics: <prefix>/<id>/state",
+  },
+  {
     key: "log-level",
     kind: "string",
     arg: "L",
@@ -230,6 +292,7 @@ export function optionsHelp(): string {
   const width = 28;
   const out: string[] = [];
   for (const o of SERVE_OPTIONS) {
+    if (o.noFlag) continue;
     const head = `  --${o.key}${o.arg ? ` ${o.arg}` : ""}`;
     const lines = o.help.split("\n");
     if (o.default !== undefined) lines[lines.length - 1] += ` (default ${o.default})`;

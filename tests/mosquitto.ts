@@ -76,6 +76,15 @@ export class Mosquitto implements AsyncDisposable {
     return this.#log?.all ?? [];
   }
 
+  /**
+   * The first log line at index ≥ `since` of {@linkcode log} (seen or to
+   * come) matching `re`, within `ms`; resolves with its index.
+   */
+  async waitForLog(re: RegExp, ms = 10_000, since = 0): Promise<number> {
+    await this.#log!.waitFor(re, ms, since);
+    return this.log.findIndex((l, i) => i >= since && re.test(l));
+  }
+
   /** Writes the config (and password file, certificates) and starts the broker. */
   static async start(options: MosquittoOptions = {}): Promise<Mosquitto> {
     const dir = await Deno.makeTempDir({ prefix: "ledctl-mosquitto-" });

@@ -66,13 +66,20 @@ export function cleanId(text: string): string {
  * checkName("kitchen", "--id"); // "kitchen"
  * ```
  */
-export function checkName(text: string, option: string): string {
+export function checkName(
+  text: string,
+  option: string,
+  options: {
+    /** A device id: `group` and `all` are refused too. Default: when `option` is `--id`. */
+    id?: boolean;
+  } = {},
+): string {
   if (!NAME_RE.test(text)) {
     throw new RangeError(
       `${option} "${text}" must be 1 to 64 of a-z, 0-9, _ and - (it is an MQTT topic level)`,
     );
   }
-  if (option === "--id" && RESERVED_IDS.has(text)) {
+  if ((options.id ?? option === "--id") && RESERVED_IDS.has(text)) {
     throw new RangeError(`${option} "${text}" is reserved (it is a topic level of its own)`);
   }
   return text;
@@ -130,7 +137,7 @@ export function targetTopic(prefix: string, target: string): string {
   if (target.startsWith("group:")) {
     return `${prefix}/group/${checkName(target.slice(6), "group")}/set`;
   }
-  return `${prefix}/${checkName(target, "device id")}/set`;
+  return `${prefix}/${checkName(target, "device id", { id: true })}/set`;
 }
 
 /** ledctl's state payload, as published and as read back. */
