@@ -3,12 +3,17 @@
  * page in headless Chromium, against a real `ledctl serve` with the mock LED
  * blinking at 2,5 Hz and two TCP clients connected, the LED caught lit.
  *
- * Usage: `deno run -A tests/browser/screenshot.ts [--lang en|fr]`
+ * With `--fleet`, only `docs/web-fleet-phone.png` instead: the fleet
+ * section (`serve --mqtt`) on a phone, three devices on a real Mosquitto,
+ * one of them killed (offline).
+ *
+ * Usage: `deno run -A tests/browser/screenshot.ts [--lang en|fr] [--fleet]`
  *
  * @module
  */
 import { launchBrowser, missingBrowser, type Page, startWebServer } from "./browser.ts";
-import { RawClient } from "../harness.ts";
+import { RawClient, runLedctl, ServerProcess } from "../harness.ts";
+import { Mosquitto } from "../mosquitto.ts";
 
 const docs = new URL("../../docs/", import.meta.url);
 
@@ -22,6 +27,61 @@ async function freezeLit(page: Page): Promise<void> {
   })()`);
 }
 
+/** `docs/web-fleet-phone.png`: the fleet section on a phone, as `kitchen`'s page shows it. */
+async function fleetShot(lang: string): Promise<void> {
+  await using broker = await Mosquitto.start();
+  const mqtt = (id: string, ...groups: string[]) => [
+    "--mqtt",
+    broker.url,
+    "--id",
+    id,
+    "--led",
+    "mock",
+    ...groups.flatMap((g) => ["--group", g]),
+  ];
+  await using kitchen = await startWebServer(mqtt("kitchen", "ground"));
+  await using hall = await ServerProcess.start(mqtt("hall", "ground", "front"));
+  await using attic = await ServerProcess.start(mqtt("attic", "upstairs"));
+  await using chromium = await launchBrowser();
+  const context = await chromium.browser.newContext({
+    locale: lang === "fr" ? "fr-FR" : "en-US",
+    viewport: { width: 360, height: 640 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    colorScheme: "light",
+  });
+  const page = await context.newPage();
+  await page.goto(kitchen.url);
+  const row = (id: string) => page.locator(`#fleet-list li.device[data-id="${id}"]`);
+  await row("attic").waitFor();
+  const states: [ServerProcess, string[]][] = [
+    [kitchen, ["blink", "2.5"]],
+    [hall, ["on"]],
+    [attic, ["blink", "1"]],
+  ];
+  for (const [p, words] of states) {
+    const sent = await runLedctl(["send", "--port", String(p.port), ...words]);
+    if (sent.code !== 0) throw new Error(sent.stderr);
+  }
+  await row("hall").and(page.locator('[data-mode="on"]')).waitFor();
+  await row("attic").and(page.locator('[data-mode="blink"]')).waitFor();
+  await attic.stop("SIGKILL");
+  await row("attic").and(page.locator(".offline")).waitFor();
+  await row("kitchen").and(page.locator('[data-mode="blink"]')).waitFor();
+  await page.evaluate(`(() => {
+    for (const a of document.querySelectorAll("#fleet .dot")) {
+      for (const x of a.getAnimations()) { x.pause(); x.currentTime = 0; }
+    }
+  })()`);
+  const path = new URL("web-fleet-phone.png", docs);
+  // The section with the card's margin around it, not cut at its edges.
+  const box = (await page.locator("#fleet").boundingBox())!;
+  const clip = { x: 0, y: box.y - 8, width: 360, height: box.height + 24 };
+  await page.screenshot({ path: path.pathname, clip, fullPage: true });
+  console.log(`wrote ${path.pathname}`);
+  await context.close();
+}
+
 async function main(): Promise<number> {
   const missing = missingBrowser();
   if (missing) {
@@ -29,6 +89,10 @@ async function main(): Promise<number> {
     return 1;
   }
   const lang = Deno.args.includes("--lang") ? Deno.args[Deno.args.indexOf("--lang") + 1] : "en";
+  if (Deno.args.includes("--fleet")) {
+    await fleetShot(lang);
+    return 0;
+  }
   await using server = await startWebServer(["--idle-timeout", "0", "--led", "mock"]);
   using a = await RawClient.connect(server.port);
   using b = await RawClient.connect(server.port);
