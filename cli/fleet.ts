@@ -198,7 +198,8 @@ async function readOptionFile(path: string, option: string): Promise<string> {
  */
 export function explainConnectError(e: unknown, url: string, withUser: boolean): string {
   const err = e as Error & { code?: string | number };
-  const msg = String(err?.message ?? e);
+  // One line, whatever the library said.
+  const msg = String(err?.message ?? e).replace(/\s+/g, " ").trim();
   if (err?.code === "ECONNREFUSED" || /connection refused \(os error/i.test(msg)) {
     return `cannot reach the MQTT broker at ${url}: connection refused (is it running? is --mqtt right?)`;
   }
