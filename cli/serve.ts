@@ -192,7 +192,6 @@ export async function serve(args: string[]): Promise<number> {
       );
       return 1;
     }
-    log(`mqtt: joining ${s.mqttUrl} as ${s.id} (topics ${s.mqttPrefix}/${s.id}/…)`);
     fleet = new FleetView(bridge.client!, s.mqttPrefix);
     fleet.start().catch((e) => warn(`mqtt: the fleet view could not subscribe: ${e.message}`));
   }

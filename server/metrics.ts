@@ -12,7 +12,7 @@
  *
  * {@linkcode metricsFor} gives the registry of one `LedService`, made with
  * ledctl's metrics on first use; a transport adds its own (the web server
- * its viewers; an MQTT transport, once there is one, its connection state).
+ * its viewers; the MQTT bridge its connection state).
  *
  * @module
  */
@@ -276,7 +276,7 @@ function addLedctlMetrics(registry: Registry, service: LedService): void {
   registry.register({
     name: "ledctl_requests_total",
     type: "counter",
-    help: `Requests answered, by transport (tcp, http), verb (${
+    help: `Requests answered, by transport (tcp, http, mqtt), verb (${
       COUNTED_VERBS.join(", ")
     }) and result (ok or the ERR code).`,
     collect: () => tallied(service).requests,
