@@ -342,3 +342,45 @@ Deno.test("without a fleet, the fleet routes answer 404 and the page has no flee
     await service.close();
   }
 });
+
+brokerTest(
+  "a big fleet: the stream sends the first 500 and stays open; the API lists all",
+  async () => {
+    await using s = await setup();
+    const n = 600;
+    for (let i = 0; i < n; i += 50) {
+      await Promise.all(
+        Array.from(
+          { length: 50 },
+          (_, k) =>
+            device(s.devices, `dev-${String(i + k).padStart(4, "0")}`, { mode: "on" }, true),
+        ),
+      );
+    }
+    await s.fleet.sync();
+    const all = await (await fetch(`${s.base}/api/fleet`)).json();
+    assert.equal(all.total, n + 4);
+    assert.equal(all.devices.length, n + 4);
+    const r = await fetch(`${s.base}/api/events`);
+    const reader = r.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    const until = async (re: RegExp) => {
+      while (!re.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) {
+          throw new Error(`the stream ended; read ${text.length} chars:\n${text.slice(-500)}`);
+        }
+        text += value;
+      }
+      return re.exec(text)!;
+    };
+    const list = JSON.parse((await until(/event: fleet\ndata: (.*)\n\n/))[1]);
+    assert.equal(list.total, n + 4);
+    assert.equal(list.devices.length, 500);
+    assert.equal(list.devices[0].id, "kitchen");
+    // Still open: the next change arrives.
+    await device(s.devices, "dev-0599", { mode: "off" }, true);
+    await until(/event: device\ndata: \{"device":\{"id":"dev-0599".*"state":\{"mode":"off"\}/);
+    await reader.cancel();
+  },
+);

@@ -83,6 +83,8 @@ export class EventHub {
   #unsubscribeFleet?: () => void;
   /** The fleet's ids, kept while followed: its size is `total`, without sorting the fleet. */
   readonly #fleetIds = new Set<string>();
+  /** Per stream, the bytes of its first chunk (the present), allowed on top of the bound. */
+  readonly #slack = new Map<ReadableStreamDefaultController<Uint8Array>, number>();
   #timer?: ReturnType<typeof setInterval>;
   #unsubscribe?: () => void;
   #closed = false;
@@ -136,14 +138,17 @@ export class EventHub {
       // desiredSize then counts queued bytes, so a reader that stops reading is noticed.
       start: (controller) => {
         self = controller;
-        controller.enqueue(enc.encode(
+        const present = enc.encode(
           "retry: 2000\n\n" +
             sseMessage("state", stateJson(this.#service.state)) +
             sseMessage("clients", { count: this.#service.clients }) +
             (this.#fleet
               ? sseMessage("fleet", fleetList(this.#fleet, this.#fleetSelf, FLEET_PAGE_MAX))
               : ""),
-        ));
+        );
+        controller.enqueue(present);
+        // The present may itself be over the bound (a big fleet): only what piles up after it counts.
+        this.#slack.set(controller, present.byteLength);
         this.#add(controller);
       },
       cancel: () => this.#remove(self),
@@ -182,6 +187,7 @@ export class EventHub {
   }
 
   #remove(c: ReadableStreamDefaultController<Uint8Array>): void {
+    this.#slack.delete(c);
     if (!this.#streams.delete(c)) return;
     if (this.#streams.size === 0) {
       this.#unsubscribe?.();
@@ -213,7 +219,7 @@ export class EventHub {
     const bytes = enc.encode(text);
     for (const c of [...this.#streams]) {
       try {
-        if ((c.desiredSize ?? 0) < -this.#maxQueued) {
+        if ((c.desiredSize ?? 0) < -(this.#maxQueued + (this.#slack.get(c) ?? 0))) {
           // The page stopped reading: end its stream rather than buffer forever.
           c.close();
           this.#remove(c);

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { browserTest, launchBrowser, type Page, startWebServer } from "./browser.ts";
 import { runLedctl, ServerProcess, waitForTraceEdges } from "../harness.ts";
 import { haveMosquitto, Mosquitto } from "../mosquitto.ts";
+import mqtt from "mqtt";
+import { statePayload } from "../../server/mqtt/topics.ts";
 
 /** A device's row on the page. */
 const row = (page: Page, id: string) => page.locator(`#fleet-list li.device[data-id="${id}"]`);
@@ -136,4 +138,39 @@ fleetTest("the fleet section fits a phone, in French", async () => {
   assert.equal(high.level, true);
   await row(page, "cuisine").locator(".device-state", { hasText: "Allumée" }).waitFor();
   await page.locator("#state", { hasText: "Allumée" }).waitFor();
+});
+
+fleetTest("a fleet over 500 devices: the page draws 500 and counts the rest", async () => {
+  await using broker = await Mosquitto.start();
+  await using kitchen = await startWebServer(["--mqtt", broker.url, "--id", "kitchen"]);
+  // The other devices as the broker holds them: retained states, as `serve --mqtt` publishes.
+  const client = await mqtt.connectAsync(broker.url);
+  try {
+    const changed = new Date().toISOString();
+    for (let i = 0; i < 520; i += 40) {
+      await Promise.all(Array.from({ length: 40 }, (_, k) => {
+        const id = `dev-${String(i + k).padStart(4, "0")}`;
+        const state = statePayload({ mode: "off" }, { by: "x", groups: [], changed, version: "" });
+        return client.publishAsync(`ledctl/${id}/state`, JSON.stringify(state), {
+          qos: 1,
+          retain: true,
+        });
+      }));
+    }
+    await using b = await launchBrowser();
+    const page = await b.browser.newPage();
+    await page.goto(kitchen.url);
+    await page.locator("#fleet-more", { hasText: "21 more devices not shown" }).waitFor();
+    assert.equal(await page.locator("#fleet-list li.device").count(), 500);
+    assert.equal(
+      await page.locator("#fleet-list li.device").first().getAttribute("data-id"),
+      "kitchen",
+    );
+    assert.equal(
+      await page.locator("#fleet-list li.device").last().getAttribute("data-id"),
+      "dev-0498",
+    );
+  } finally {
+    await client.endAsync();
+  }
 });
