@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { LogFn } from "../core/log.ts";
 import { openLedForCli, parse, UsageError } from "./args.ts";
 import { Terminal } from "./term.ts";
 import { formatState, LED_OFF, type LedState, sameState } from "../core/state.ts";
@@ -99,7 +100,7 @@ export async function serve(args: string[]): Promise<number> {
   }
 
   const term = new Terminal({ level: s.logLevel, format: s.logFormat });
-  const log = (line: string) => term.log(line);
+  const log: LogFn = (line, level = "info") => term.log(line, level);
   const warn = (line: string) => term.log(line, "warn");
   const debug = s.logLevel === "debug";
   if (raw.get("token")?.origin.kind === "flag") {

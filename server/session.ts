@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { LogFn } from "../core/log.ts";
 import type { Clock, TimerId } from "../hal/clock.ts";
 import { formatState } from "../core/state.ts";
 import { parseCommand } from "../protocol/command.ts";
@@ -57,7 +58,7 @@ export interface SessionOptions {
   idleTimeoutMs: number;
   frameTimeoutMs: number;
   clock: Clock;
-  log: (line: string) => void;
+  log: LogFn;
   verbose: boolean;
   token?: string;
   maxWatchers: number;
@@ -174,7 +175,7 @@ export class Session {
     this.#watchers = watchers;
     this.#lastByte = opts.clock.now();
     this.finished = this.#closed.promise;
-    if (opts.verbose) opts.log(`connected ${describeClient(client)}`);
+    if (opts.verbose) opts.log(`connected ${describeClient(client)}`, "debug");
     this.#armIdle(opts.idleTimeoutMs);
   }
 
@@ -187,7 +188,7 @@ export class Session {
     this.#clearTimers();
     this.#unwatch?.();
     if (this.#watchers.delete(this)) this.#service.tally(WATCHERS_KEY, -1);
-    if (this.#opts.verbose) this.#opts.log(`disconnected ${describeClient(this.#client)}`);
+    if (this.#opts.verbose) this.#opts.log(`disconnected ${describeClient(this.#client)}`, "debug");
     this.#closed.resolve();
   }
 
@@ -347,7 +348,7 @@ export class Session {
     if (this.#opts.verbose) {
       const shown = cmd.verb === "error" ? "(bad request)" : cmd.verb;
       const log = (o: Outcome) =>
-        this.#opts.log(`${describeClient(this.#client)}: ${shown} → ${o.reply}`);
+        this.#opts.log(`${describeClient(this.#client)}: ${shown} → ${o.reply}`, "debug");
       if (outcome instanceof Promise) outcome.then(log);
       else log(outcome);
     }
@@ -436,7 +437,7 @@ export class Session {
     const { idleTimeoutMs, clock, verbose, log } = this.#opts;
     const silent = clock.now() - this.#lastByte;
     if (silent < idleTimeoutMs) return this.#armIdle(idleTimeoutMs - silent);
-    if (verbose) log(`idle timeout for ${describeClient(this.#client)}`);
+    if (verbose) log(`idle timeout for ${describeClient(this.#client)}`, "debug");
     if (this.#work || this.#held || this.#socket.writableLength > 0) {
       // Stuck: waiting on the LED or on a peer that does not read. Drop it.
       this.abort();

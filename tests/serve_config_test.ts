@@ -174,3 +174,31 @@ Deno.test({
     );
   },
 });
+
+Deno.test("--log-format json: every line is one object with time, level and msg; a bad state file is a warn", async () => {
+  const stateFile = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(stateFile, "{torn");
+  try {
+    await using server = await ServerProcess.start([
+      "--log-format",
+      "json",
+      "--log-level",
+      "debug",
+      "--state-file",
+      stateFile,
+    ]);
+    using c = await RawClient.connect(server.port);
+    assert.match(await c.ask("on") ?? "", /^OK on/);
+    await server.stdout.waitFor(/"msg":"LED on +← client #1/);
+    await server.stdout.waitFor(/"msg":"connected client #1/);
+    const lines = server.stdout.all.map((l) => JSON.parse(l));
+    for (const l of lines) {
+      assert.deepEqual(Object.keys(l), ["time", "level", "msg"]);
+      assert.ok(!Number.isNaN(Date.parse(l.time)), l.time);
+    }
+    assert.ok(lines.some((l) => l.level === "warn" && /ignoring the state file/.test(l.msg)));
+    assert.ok(lines.some((l) => l.level === "debug" && /^connected client #1/.test(l.msg)));
+  } finally {
+    await Deno.remove(stateFile);
+  }
+});

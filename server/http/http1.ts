@@ -52,6 +52,7 @@
  *
  * @module
  */
+import type { LogFn } from "../../core/log.ts";
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
 import { type Clock, realClock, type TimerId } from "../../hal/clock.ts";
@@ -77,7 +78,7 @@ export interface Http1Options {
   /** Port. Default 8080; 0 picks a free one (see {@linkcode Http1Server.port}). */
   port?: number;
   /** Log sink. Default `console.log`. */
-  log?: (line: string) => void;
+  log?: LogFn;
   /**
    * Log a line per connection (opened, closed and why) and per request.
    * Default false: only handler errors and the connection limit are logged.
@@ -623,7 +624,7 @@ class Server implements Http1Server {
     this.#conns.add(conn);
     conn.finished.then(() => this.#conns.delete(conn));
     if (this.opts.verbose) {
-      this.opts.log(`web: connection from ${conn.remote} (${this.#conns.size} open)`);
+      this.opts.log(`web: connection from ${conn.remote} (${this.#conns.size} open)`, "debug");
     }
   }
 
@@ -631,7 +632,7 @@ class Server implements Http1Server {
     const { maxConnections, verbose, log, clock } = this.opts;
     const remote = describeAddr(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
     if (verbose) {
-      log(`web: refused ${remote}: ${maxConnections} connections open (the limit)`);
+      log(`web: refused ${remote}: ${maxConnections} connections open (the limit)`, "debug");
     } else if (clock.now() - this.#lastLimitLog >= LIMIT_LOG_EVERY_MS) {
       this.#lastLimitLog = clock.now();
       log(`web: ${maxConnections} connections open (the limit): new ones get 503 for now`);
@@ -738,7 +739,7 @@ class Connection {
         this.#reader?.cancel().catch(() => {});
         this.#abort?.abort();
         if (this.#opts.verbose) {
-          this.#opts.log(`web: ${this.remote} closed: ${this.#reason || "done"}`);
+          this.#opts.log(`web: ${this.remote} closed: ${this.#reason || "done"}`, "debug");
         }
         this.#settle();
         resolve();
@@ -938,7 +939,7 @@ class Connection {
     }
     this.#head = head;
     if (this.#opts.verbose) {
-      this.#opts.log(`web: ${this.remote} ${head.method} ${clip(head.target)}`);
+      this.#opts.log(`web: ${this.remote} ${head.method} ${clip(head.target)}`, "debug");
     }
     this.#phase = "body";
     this.#bodyParts = [];

@@ -26,6 +26,7 @@
  *
  * @module
  */
+import type { LogFn } from "../../core/log.ts";
 import type { Clock } from "../../hal/clock.ts";
 import type { LedService } from "../../core/led_service.ts";
 import type { ClientInfo } from "../../core/commands.ts";
@@ -54,7 +55,7 @@ export interface HttpServerOptions {
   /** When set, API calls must carry it (header `Authorization: Bearer <token>`). */
   token?: string;
   /** Log sink. Default `console.log`. */
-  log?: (line: string) => void;
+  log?: LogFn;
   /**
    * Host names the page may be reached by besides IP addresses, localhost,
    * one-word names and `.local`/`.lan`/`.home.arpa`/`.internal` names.

@@ -335,7 +335,7 @@ class WorkerHost {
       case "failed":
         return this.#started.reject(listenFailure(m.call, m.errno, m.message));
       case "log":
-        return this.#opts.log(m.line);
+        return this.#opts.log(m.line, m.level);
       case "logFdUse":
         return this.#opts.log(m.before + describeFdUse() + m.after);
       case "count": {

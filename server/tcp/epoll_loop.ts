@@ -26,6 +26,7 @@
  *
  * @module
  */
+import type { LogLevel } from "../../core/log.ts";
 import type { Clock, TimerId } from "../../hal/clock.ts";
 import type { LedControl } from "../../core/led_service.ts";
 import { err } from "../../protocol/reply.ts";
@@ -687,8 +688,8 @@ export class EpollLoop {
     this.#listenFd = -1;
   }
 
-  #log(line: string): void {
-    this.#opts.session.log(line);
+  #log(line: string, level?: LogLevel): void {
+    this.#opts.session.log(line, level);
   }
 
   #acceptSome(): void {
@@ -750,7 +751,7 @@ export class EpollLoop {
     const opts = this.#opts;
     if (this.#sessions.size >= opts.maxClients) {
       if (opts.session.verbose) {
-        this.#log(`refused ${remote}: ${this.#sessions.size} clients (the limit)`);
+        this.#log(`refused ${remote}: ${this.#sessions.size} clients (the limit)`, "debug");
       } else {
         opts.session.refusals?.refused(
           "busy",

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import type { LogLevel } from "../../core/log.ts";
 import type { LedState } from "../../core/state.ts";
 
 /** Int32 slot: messages the main thread has posted to the worker. */
@@ -75,7 +76,7 @@ export type ToWorker =
 export type FromWorker =
   | { t: "listening"; address: string; port: number }
   | { t: "failed"; call: string; errno: number; message: string }
-  | { t: "log"; line: string }
+  | { t: "log"; line: string; level?: LogLevel }
   | { t: "logFdUse"; before: string; after: string }
   /** The client count's change, and the `/metrics` counts since the last (`core/tally.ts`). */
   | { t: "count"; delta: number; tallies?: [string, number][] }

@@ -12,6 +12,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
+import type { LogLevel } from "../../core/log.ts";
 import type { LedControl, ServiceEvent } from "../../core/led_service.ts";
 import type { LedState } from "../../core/state.ts";
 import { HalError, type HalErrorKind } from "../../hal/types.ts";
@@ -231,7 +232,7 @@ function start(m: Extract<ToWorker, { t: "init" }>): void {
   }
   const clock = new LoopClock();
   proxy = new LedProxy(m.led, s.liveNote);
-  const log = (line: string) => post({ t: "log", line });
+  const log = (line: string, level?: LogLevel) => post({ t: "log", line, level });
   loop = new EpollLoop({
     sys,
     layout,

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import type { LogFn } from "../../core/log.ts";
 import type { Socket } from "node:net";
 import { type Clock, realClock } from "../../hal/clock.ts";
 import { err } from "../../protocol/reply.ts";
@@ -37,7 +38,7 @@ export interface TcpServerOptions {
   /** Clock for the timers. Default: the real one. */
   clock?: Clock;
   /** Log sink. Default `console.log`. */
-  log?: (line: string) => void;
+  log?: LogFn;
   /** Log every connection and request, not just LED changes. Default false. */
   verbose?: boolean;
   /** When set, clients must send `auth <token>` before other commands. Default: none. */
@@ -184,7 +185,7 @@ export class TcpServer {
     socket.on("error", () => socket.destroy()); // reset by peer, write after close…
     if (this.#sessions.size >= this.#opts.maxClients) {
       if (this.#opts.verbose) {
-        this.#opts.log(`refused ${remote}: ${this.#sessions.size} clients (the limit)`);
+        this.#opts.log(`refused ${remote}: ${this.#sessions.size} clients (the limit)`, "debug");
       } else {
         this.#opts.refusals.refused(
           "busy",
