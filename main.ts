@@ -21,8 +21,10 @@ import { send } from "./cli/send.ts";
 import { serve } from "./cli/serve.ts";
 import { watch } from "./cli/watch.ts";
 
-/** The program's version. */
-export const VERSION = "0.1.0";
+import { VERSION } from "./version.ts";
+
+/** The program's version (from version.ts). */
+export { VERSION };
 
 const HELP = `ledctl ${VERSION} — drive an LED over the network
 

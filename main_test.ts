@@ -15,3 +15,8 @@ Deno.test("--help lists --version, --help and every command; --version prints it
     assert.match(v.stdout, new RegExp(`^ledctl ${VERSION.replaceAll(".", "\\.")} \\(deno `));
   }
 });
+
+Deno.test("version.ts and deno.json's version agree", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("./deno.json", import.meta.url)));
+  assert.equal(config.version, VERSION);
+});

@@ -21,7 +21,7 @@ import { describeOrigin, type Origin, resolveServeSettings, type RestorePolicy }
 import { optionsHelp, SERVE_OPTIONS } from "./serve_options.ts";
 import { MqttBridge } from "../server/mqtt/bridge.ts";
 import { FleetView } from "../server/mqtt/fleet_view.ts";
-import { VERSION } from "../main.ts";
+import { VERSION } from "../version.ts";
 
 /** Help text of `ledctl serve`. */
 export const SERVE_HELP = `Usage: ledctl serve [options]
