@@ -119,7 +119,7 @@ Deno.test("off a Pi with the mock: information only, no advice to use the mock",
     led: "mock",
   });
   deepStrictEqual(fs.map((f) => f.status), ["info", "ok", "info", "info"]);
-  equal(fs.some((f) => /--led mock/.test(`${f.text} ${f.fix ?? ""}`)), false, fs[0].fix);
+  equal(fs.some((f) => /--led mock/.test(`${f.text} ${f.fix ?? ""}`)), false, fs[0].fix ?? "");
   match(fs[0].text, /not a Raspberry Pi/);
 });
 
@@ -143,7 +143,7 @@ Deno.test("no GPIO chip: the pin's fix names no list, and suggests --led mock", 
   const fs = diagnose(gatherFacts("gpio:BOARD8", none.system));
   const [pin] = byTopic(fs, "pin");
   equal(pin.status, "fail");
-  equal(/list above/.test(pin.fix!), false, pin.fix);
+  equal(/list above/.test(pin.fix!), false, pin.fix ?? "");
   equal(/\?chip=/.test(`${pin.text} ${pin.fix}`), false, `${pin.text} → ${pin.fix}`);
   match(pin.fix!, /--led mock/);
 
