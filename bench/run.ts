@@ -5,6 +5,7 @@
  *
  *   deno task bench [--quick] [--only PARTS] [--out FILE] [--update-docs]
  *   deno task bench --soak [--minutes N] [--out FILE]
+ *   deno task bench --fleet [--devices 10,50,200] [--rounds N] [--out FILE]
  *
  * Paired rounds: in every round of every throughput test the C server is
  * measured just before and just after each other server (C, A, C, B, C, …),
@@ -15,6 +16,10 @@
  * `--soak` runs the soak of bench/soak.ts instead: one ledctl under a mixed
  * hostile load for N minutes (default 10), its memory and descriptors
  * sampled, then checked to come back, and a clean SIGTERM.
+ *
+ * `--fleet` runs the fleet benchmark of bench/fleet.ts instead: N
+ * `ledctl serve --mqtt` on one Mosquitto, the latency from a publish to
+ * `ledctl/all/set` to the last device's trace edge, CPU and RSS per device.
  *
  * Needs gcc and python3 (installs nothing). Prints the tables and the targets
  * (PASS/MISS); `--out` writes the markdown results to FILE, `--update-docs`
@@ -49,10 +54,12 @@ import {
 } from "./report.ts";
 import { type BlinkStats, blinkStats, parseTrace } from "./trace.ts";
 import { runSoak } from "./soak.ts";
+import { runFleet } from "./fleet.ts";
 
 const HELP =
   `deno task bench [--quick] [--only PARTS] [--out FILE] [--update-docs] [--ledctl-flag FLAG]…
 deno task bench --soak [--minutes N] [--out FILE] [--ledctl-flag FLAG]…
+deno task bench --fleet [--devices LIST] [--rounds N] [--out FILE] [--ledctl-flag FLAG]…
 
 Runs ledctl (on its epoll and its node:net TCP engine), the seed's Python
 server and a C epoll server under the same load and prints round trips/s,
@@ -69,6 +76,13 @@ checks that descriptors come back near the baseline within 30 s and RSS within
 60 s, that the server still answers, and that SIGTERM exits 0 with the LED off.
 Prints a verdict.
 
+With --fleet, runs the fleet benchmark instead (bench/fleet.ts; needs
+Mosquitto): for each size, a fresh broker and that many \`ledctl serve --mqtt\`
+(mock LED with a trace each), then commands published to ledctl/all/set;
+prints the latency from the publish to the last device's trace edge and
+state (p50/p95/max over the rounds), CPU and RSS per device, and the target
+(200 devices all switched within 250 ms).
+
   --quick        short smoke run (about 1.5 min: 1 round, 1,000 held connections, 2 s blinks)
   --only PARTS   run only these parts, comma-separated: throughput (round trips,
                  fairness, connections/s), hold, idle, blink (default: all)
@@ -76,6 +90,9 @@ Prints a verdict.
   --update-docs  replace the results block of docs/PERFORMANCE.md
   --soak         the soak instead of the comparison
   --minutes N    minutes of soak load (default 10; fractions allowed, e.g. 0.5)
+  --fleet        the fleet benchmark instead of the comparison
+  --devices LIST fleet sizes, comma-separated (default 10,50,200)
+  --rounds N     timed on/off rounds per fleet size (default 20; 4 blink rounds on top)
   --ledctl-flag  an extra \`deno run\` flag for ledctl (repeatable), e.g.
                  --ledctl-flag=--v8-flags=--max-semi-space-size=4
 
@@ -364,11 +381,42 @@ async function main(): Promise<number> {
       "ledctl-flag": { type: "string", multiple: true },
       soak: { type: "boolean" },
       minutes: { type: "string" },
+      fleet: { type: "boolean" },
+      devices: { type: "string" },
+      rounds: { type: "string" },
     },
   });
   if (values.help) {
     say(HELP);
     return 0;
+  }
+  if (values.fleet) {
+    const sizes = (values.devices ?? "10,50,200").split(",").map((x) => Number(x.trim()));
+    const rounds = values.rounds === undefined ? 20 : Number(values.rounds);
+    if (!sizes.every((n) => Number.isInteger(n) && n >= 1 && n <= 999)) {
+      console.error(
+        `--devices "${values.devices}" must be fleet sizes from 1 to 999, e.g. 10,50,200`,
+      );
+      return 2;
+    }
+    if (!(Number.isInteger(rounds) && rounds >= 1)) {
+      console.error(`--rounds "${values.rounds}" must be a whole number above 0`);
+      return 2;
+    }
+    if (values.soak || values.quick || values["update-docs"] || values.only !== undefined) {
+      console.error("--soak, --quick, --only and --update-docs do not go with --fleet");
+      return 2;
+    }
+    return await runFleet({
+      sizes,
+      rounds,
+      out: values.out,
+      denoFlags: values["ledctl-flag"] ?? [],
+    });
+  }
+  if (values.devices !== undefined || values.rounds !== undefined) {
+    console.error("--devices and --rounds go with --fleet");
+    return 2;
   }
   if (values.soak) {
     const minutes = values.minutes === undefined ? 10 : Number(values.minutes);
