@@ -193,8 +193,12 @@ export async function serve(args: string[]): Promise<number> {
       );
       return 1;
     }
-    fleet = new FleetView(bridge.client!, s.mqttPrefix);
-    fleet.start().catch((e) => warn(`mqtt: the fleet view could not subscribe: ${e.message}`));
+    // The page's view of the fleet follows it only while a page or request
+    // uses it: N devices each following the fleet would cost the broker N²
+    // deliveries per command (docs/PERFORMANCE.md, the fleet benchmark).
+    if (s.httpPort !== undefined) {
+      fleet = new FleetView(bridge.client!, s.mqttPrefix, { idleMs: FLEET_IDLE_MS });
+    }
   }
   let http: HttpServer | undefined;
   if (s.httpPort !== undefined) {
@@ -239,6 +243,7 @@ export async function serve(args: string[]): Promise<number> {
   log(`${sig}: turning the LED off and closing`);
   unsubscribe();
   unsaved?.();
+  fleet?.stop();
   // "offline" goes out at once (the LED's off below is not a request, so not published).
   const bridgeClosed = bridge?.close(SHUTDOWN_MS);
   let code = 0;
@@ -257,6 +262,9 @@ export async function serve(args: string[]): Promise<number> {
   await term.flush(1_000);
   return code;
 }
+
+/** How long the page's fleet view stays subscribed with no page open, in ms. */
+const FLEET_IDLE_MS = 60_000;
 
 /** How long connections may take to close at shutdown, in ms. */
 const SHUTDOWN_MS = 700;

@@ -258,7 +258,7 @@ export async function startHttpServer(
         });
       }
       case "/api/events":
-        return guard(request, address) ?? hub.open();
+        return guard(request, address) ?? await hub.open();
       case "/healthz": {
         const refused = guard(request, address);
         if (refused) return refused;
@@ -305,6 +305,8 @@ export async function startHttpServer(
         if (!fleet) return refuse(404, NO_FLEET);
         const refused = guard(request, address);
         if (refused) return refused;
+        const unreachable = await followFleet(fleet);
+        if (unreachable) return unreachable;
         return json(200, fleetList(fleet, options.fleetSelf));
       }
       case "/api/fleet/:id": {
@@ -319,6 +321,8 @@ export async function startHttpServer(
           return json(e.status, { ok: false, error: e.message });
         }
         const id = decodeURIComponentOr(path.slice("/api/fleet/".length));
+        const unreachable = await followFleet(fleet);
+        if (unreachable) return unreachable;
         const by = webClientName({ id: ++webRequests, remote });
         const result = await runFleetRequest(fleet, id, fields, by);
         const what = result.body.ok
@@ -432,6 +436,28 @@ export async function startHttpServer(
       await server.close();
     },
   };
+}
+
+/**
+ * Follows the fleet (subscribing on first use: serve's view is on demand,
+ * see fleet_view.ts); a 503 response when the broker does not answer.
+ */
+async function followFleet(fleet: FleetView): Promise<Response | undefined> {
+  try {
+    await fleet.ensure();
+    return undefined;
+  } catch (e) {
+    return new Response(
+      JSON.stringify({
+        ok: false,
+        error: `the MQTT broker does not answer (${(e as Error).message}): try again shortly`,
+      }),
+      {
+        status: 503,
+        headers: { "content-type": "application/json; charset=utf-8", "retry-after": "5" },
+      },
+    );
+  }
 }
 
 const NO_FLEET = "no fleet here: this server was started without --mqtt (see docs/mqtt.md)";

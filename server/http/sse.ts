@@ -80,6 +80,8 @@ export class EventHub {
   readonly #maxQueued: number;
   readonly #fleet?: FleetView;
   readonly #fleetSelf?: string;
+  /** Each open stream keeps the fleet followed until it ends. */
+  readonly #fleetHolds = new Map<ReadableStreamDefaultController<Uint8Array>, () => void>();
   #unsubscribeFleet?: () => void;
   /** The fleet's ids, kept while followed: its size is `total`, without sorting the fleet. */
   readonly #fleetIds = new Set<string>();
@@ -121,8 +123,14 @@ export class EventHub {
     return this.#streams.size;
   }
 
-  /** A `text/event-stream` response following the service from now on. */
-  open(): Response {
+  /**
+   * A `text/event-stream` response following the service from now on (and
+   * the fleet, which it subscribes to first if it was not followed).
+   */
+  async open(): Promise<Response> {
+    if (this.#closed) return new Response("shutting down\n", { status: 503 });
+    // A broker that does not answer: the page gets the fleet it has (maybe none) and its events later.
+    await this.#fleet?.ensure().catch(() => {});
     if (this.#closed) return new Response("shutting down\n", { status: 503 });
     if (this.#streams.size >= this.#maxViewers) {
       return new Response(
@@ -175,6 +183,7 @@ export class EventHub {
 
   #add(c: ReadableStreamDefaultController<Uint8Array>): void {
     this.#streams.add(c);
+    if (this.#fleet) this.#fleetHolds.set(c, this.#fleet.hold());
     if (this.#streams.size === 1) {
       this.#unsubscribe = this.#service.subscribe((e) => this.#onEvent(e));
       if (this.#fleet) {
@@ -188,6 +197,8 @@ export class EventHub {
 
   #remove(c: ReadableStreamDefaultController<Uint8Array>): void {
     this.#slack.delete(c);
+    this.#fleetHolds.get(c)?.();
+    this.#fleetHolds.delete(c);
     if (!this.#streams.delete(c)) return;
     if (this.#streams.size === 0) {
       this.#unsubscribe?.();

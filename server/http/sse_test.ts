@@ -26,8 +26,8 @@ Deno.test("an SSE message is one event line and one JSON data line", () => {
 Deno.test("idle streams get a heartbeat; a cancelled stream is forgotten", async () => {
   const service = new LedService(await openLed("mock"), { log: () => {} });
   const hub = new EventHub(service, { heartbeatMs: 5 });
-  const first = hub.open();
-  const second = hub.open();
+  const first = await hub.open();
+  const second = await hub.open();
   assert.equal(hub.viewers, 2);
   const text = await readUntil(first, (t) => t.includes(": ping\n\n"));
   assert.match(text, /^retry: 2000\n\nevent: state\n/);
@@ -36,20 +36,20 @@ Deno.test("idle streams get a heartbeat; a cancelled stream is forgotten", async
   assert.match(other, /event: viewers\ndata: \{"count":1\}/);
   assert.equal(hub.viewers, 0);
   hub.close();
-  assert.equal(hub.open().status, 503);
+  assert.equal((await hub.open()).status, 503);
   await service.close();
 });
 
 Deno.test("more streams than maxViewers get 503 with a reason", async () => {
   const service = new LedService(await openLed("mock"), { log: () => {} });
   const hub = new EventHub(service, { maxViewers: 3 });
-  const open = [hub.open(), hub.open(), hub.open()];
-  const extra = hub.open();
+  const open = [await hub.open(), await hub.open(), await hub.open()];
+  const extra = await hub.open();
   assert.equal(extra.status, 503);
   assert.match(await extra.text(), /too many open pages \(3\)/);
   assert.equal(hub.viewers, 3);
   await open[0].body!.cancel();
-  assert.equal(hub.open().status, 200, "a freed place can be taken");
+  assert.equal((await hub.open()).status, 200, "a freed place can be taken");
   hub.close();
   await service.close();
 });
@@ -57,8 +57,8 @@ Deno.test("more streams than maxViewers get 503 with a reason", async () => {
 Deno.test("a stream whose reader stops reading is ended, not buffered forever", async () => {
   const service = new LedService(await openLed("mock"), { log: () => {} });
   const hub = new EventHub(service, { maxQueuedBytes: 2000 });
-  const stalled = hub.open(); // never read
-  const live = hub.open();
+  const stalled = await hub.open(); // never read
+  const live = await hub.open();
   const drained = live.body!.pipeTo(new WritableStream()); // a page that keeps reading
   // Each client-count change is an event of ~35 bytes to every stream.
   for (let i = 0; i < 200 && hub.viewers === 2; i++) {

@@ -10,9 +10,17 @@
  * Bounded: at most {@linkcode MAX_DEVICES} devices are kept (more are
  * counted in `dropped`), and payloads are parsed only up to 4 KiB.
  *
+ * On demand (`idleMs`, what `serve --mqtt` uses for its web page): a view
+ * that subscribes to the whole fleet costs the broker one delivery per
+ * device per change, so N devices that all followed the fleet would cost
+ * N² deliveries per `all` command. A serve's view subscribes only when the
+ * page asks ({@linkcode FleetView.ensure}, {@linkcode FleetView.hold}) and
+ * unsubscribes after `idleMs` with no page open and no request.
+ *
  * @module
  */
 import type { MqttClient } from "mqtt";
+import { type Clock, realClock, type TimerId } from "../../hal/clock.ts";
 import { parseStatePayload, type StatePayload, targetTopic } from "./topics.ts";
 
 /** Most devices a view keeps. */
@@ -86,12 +94,124 @@ export class FleetView {
   readonly #session = crypto.randomUUID();
   /** Devices not kept because {@linkcode MAX_DEVICES} was reached. */
   dropped = 0;
+  readonly #onMessageBound = (topic: string, payload: Uint8Array) =>
+    this.#onMessage(topic, payload);
+  readonly #idleMs: number | undefined;
+  readonly #clock: Clock;
+  /** Subscribed (start() done) or being subscribed. */
+  #started: Promise<void> | undefined;
+  #holds = 0;
+  #lastUse = 0;
+  #idleTimer: TimerId | undefined;
 
-  /** A view of `prefix` through `client` (connected or not); call {@linkcode start}. */
-  constructor(client: MqttClient, prefix: string, options: { now?: () => number } = {}) {
+  /**
+   * A view of `prefix` through `client` (connected or not). Call
+   * {@linkcode start} to follow the fleet for good, or give `idleMs` and
+   * call {@linkcode ensure}/{@linkcode hold} to follow it only while used.
+   */
+  constructor(
+    client: MqttClient,
+    prefix: string,
+    options: {
+      /** Wall clock for `seen`. Default `Date.now`. */
+      now?: () => number;
+      /** On demand: unsubscribe after this long unused (see the module doc). Default: never. */
+      idleMs?: number;
+      /** Timers for `idleMs`. Default: the real clock. */
+      clock?: Clock;
+    } = {},
+  ) {
     this.#client = client;
     this.prefix = prefix;
     this.#now = options.now ?? Date.now;
+    this.#idleMs = options.idleMs;
+    this.#clock = options.clock ?? realClock;
+  }
+
+  /** True while subscribed to the fleet. */
+  get following(): boolean {
+    return this.#started !== undefined;
+  }
+
+  /**
+   * Subscribes if not subscribed, and waits until the retained messages
+   * are in ({@linkcode sync}); with `idleMs`, counts as a use.
+   *
+   * @example
+   * ```ts
+   * import mqtt from "mqtt";
+   * import { FleetView } from "./fleet_view.ts";
+   * const client = await mqtt.connectAsync("mqtt://127.0.0.1:1883");
+   * const fleet = new FleetView(client, "ledctl", { idleMs: 60_000 });
+   * await fleet.ensure();
+   * console.log(fleet.devices().length);
+   * ```
+   */
+  async ensure(): Promise<void> {
+    this.#lastUse = this.#clock.now();
+    if (!this.#started) {
+      const started = this.#started = this.start().then(() => this.sync());
+      started.catch(() => {
+        if (this.#started === started) this.#stop();
+      });
+    }
+    try {
+      await this.#started;
+    } finally {
+      this.#armIdle();
+    }
+  }
+
+  /**
+   * Keeps the view subscribed until the returned function is called (an
+   * open page's event stream); call {@linkcode ensure} first.
+   */
+  hold(): () => void {
+    this.#holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds--;
+      this.#lastUse = this.#clock.now();
+      this.#armIdle();
+    };
+  }
+
+  #armIdle(): void {
+    if (this.#idleMs === undefined || this.#idleTimer !== undefined) return;
+    const check = () => {
+      this.#idleTimer = undefined;
+      if (!this.#started) return;
+      const idle = this.#clock.now() - this.#lastUse;
+      if (this.#holds === 0 && idle >= this.#idleMs!) return this.#stop();
+      this.#idleTimer = this.#clock.setTimeout(check, Math.max(1, this.#idleMs! - idle));
+    };
+    this.#idleTimer = this.#clock.setTimeout(check, this.#idleMs);
+  }
+
+  /** Unsubscribes and forgets the devices (they are read again at the next use). */
+  #stop(): void {
+    this.#started = undefined;
+    if (this.#idleTimer !== undefined) this.#clock.clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    this.#client.off("message", this.#onMessageBound);
+    this.#client.unsubscribeAsync(this.#topics()).catch(() => {});
+    this.#devices.clear();
+  }
+
+  /** Stops following the fleet now (a view made with `idleMs` starts again at its next use). */
+  stop(): void {
+    if (this.#started) this.#stop();
+  }
+
+  #topics(): string[] {
+    return [
+      `${this.prefix}/+/state`,
+      `${this.prefix}/+/availability`,
+      `${this.prefix}/+/error`,
+      `${this.prefix}/${MARKER_LEVEL}/${this.#session}`,
+    ];
   }
 
   /**
@@ -99,14 +219,10 @@ export class FleetView {
    * ones arrive first; {@linkcode sync} waits for them).
    */
   async start(): Promise<void> {
-    this.#client.on("message", (topic, payload) => this.#onMessage(topic, payload));
+    this.#client.off("message", this.#onMessageBound);
+    this.#client.on("message", this.#onMessageBound);
     await this.#client.subscribeAsync(
-      [
-        `${this.prefix}/+/state`,
-        `${this.prefix}/+/availability`,
-        `${this.prefix}/+/error`,
-        `${this.prefix}/${MARKER_LEVEL}/${this.#session}`,
-      ],
+      this.#topics(),
       { qos: 1 },
     );
   }

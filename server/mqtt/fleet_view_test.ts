@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import mqtt from "mqtt";
 import { haveMosquitto, Mosquitto } from "../../tests/mosquitto.ts";
 import { type FleetChange, type FleetError, FleetView } from "./fleet_view.ts";
+import { FakeClock } from "../../hal/clock.ts";
 
 const ignore = !haveMosquitto();
 
@@ -118,6 +119,56 @@ Deno.test({
     } finally {
       await device.endAsync();
       await viewer.endAsync();
+    }
+  },
+});
+
+Deno.test({
+  name: "FleetView on demand: subscribed while used or held, unsubscribed after idleMs",
+  ignore,
+  async fn() {
+    await using broker = await Mosquitto.start();
+    const device = await mqtt.connectAsync(broker.url);
+    const viewer = await mqtt.connectAsync(broker.url);
+    const watcher = await mqtt.connectAsync(broker.url); // follows for good: the control
+    try {
+      const clock = new FakeClock();
+      const view = new FleetView(viewer, "ledctl", { idleMs: 60_000, clock });
+      const control = new FleetView(watcher, "ledctl");
+      await control.start();
+      await device.publishAsync("ledctl/a/state", payload("on"), { qos: 1, retain: true });
+      assert.equal(view.following, false, "nothing subscribed before the first use");
+      await view.ensure();
+      assert.equal(view.following, true);
+      assert.deepEqual(view.devices().map((d) => d.id), ["a"]);
+
+      // Held (an open page): idle time does not stop it.
+      const release = view.hold();
+      clock.advance(120_000);
+      assert.equal(view.following, true);
+      release();
+      clock.advance(59_999);
+      assert.equal(view.following, true, "not before idleMs after the last use");
+      clock.advance(1);
+      assert.equal(view.following, false);
+      assert.deepEqual(view.devices(), [], "the devices are forgotten, not left stale");
+
+      // Unsubscribed for real: a change the control hears does not reach the view.
+      const heard = new Promise<void>((resolve) =>
+        control.subscribe((d) => d.id === "b" && resolve())
+      );
+      await device.publishAsync("ledctl/b/state", payload("off"), { qos: 1, retain: true });
+      await heard;
+      await control.sync();
+      assert.equal(view.device("b"), undefined);
+
+      // The next use reads the fleet again, retained states included.
+      await view.ensure();
+      assert.deepEqual(view.devices().map((d) => d.id), ["a", "b"]);
+    } finally {
+      await device.endAsync();
+      await viewer.endAsync();
+      await watcher.endAsync();
     }
   },
 });
