@@ -155,6 +155,24 @@ export const TOKEN_HELP =
                   LEDCTL_TOKEN)`;
 
 /**
+ * The token in `file`: its first line, surrounding whitespace dropped. An
+ * unreadable file is a {@linkcode UsageError} naming it.
+ *
+ * @example
+ * ```ts
+ * import { readTokenFile } from "./args.ts";
+ * await readTokenFile("/etc/ledctl/token");
+ * ```
+ */
+export async function readTokenFile(file: string): Promise<string> {
+  try {
+    return (await Deno.readTextFile(file)).split("\n")[0].trim();
+  } catch (e) {
+    throw new UsageError(`cannot read --token-file ${file}: ${(e as Error).message}`);
+  }
+}
+
+/**
  * The token a client subcommand authenticates with: `--token`, else the
  * first line of `--token-file`, else `LEDCTL_TOKEN`, else none. Throws a
  * {@linkcode UsageError} for both options at once, an unreadable file, or a
@@ -177,11 +195,7 @@ export async function clientToken(
   let token = inline;
   let from = "--token";
   if (file !== undefined) {
-    try {
-      token = (await Deno.readTextFile(file)).split("\n")[0].trim();
-    } catch (e) {
-      throw new UsageError(`cannot read --token-file ${file}: ${(e as Error).message}`);
-    }
+    token = await readTokenFile(file);
     from = `the token in ${file} (its first line)`;
   } else if (token === undefined) {
     token = Deno.env.get("LEDCTL_TOKEN") || undefined;

@@ -5,7 +5,7 @@
  * @module
  */
 import type { LogFn } from "../core/log.ts";
-import { openLedForCli, parse, UsageError } from "./args.ts";
+import { openLedForCli, parse, readTokenFile, UsageError } from "./args.ts";
 import { Terminal } from "./term.ts";
 import { formatState, LED_OFF, type LedState, sameState } from "../core/state.ts";
 import { LedService } from "../core/led_service.ts";
@@ -285,11 +285,7 @@ async function readToken(
   let token = inline;
   let from = origin ? describeOrigin("token", origin) : "--token";
   if (file !== undefined) {
-    try {
-      token = (await Deno.readTextFile(file)).split("\n")[0].trim();
-    } catch (e) {
-      throw new UsageError(`cannot read --token-file ${file}: ${(e as Error).message}`);
-    }
+    token = await readTokenFile(file);
     from = `the token in ${file} (its first line)`;
   }
   if (token !== undefined && !/^[\x21-\x7e]{8,256}$/.test(token)) {

@@ -8,30 +8,12 @@
 import assert from "node:assert/strict";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { RawClient, ServerProcess } from "./harness.ts";
-import { buildFirmware, firmwareBin, Proc } from "./stm32_board.ts";
+import { buildFirmware, firmwareBin, Proc, ptyPair } from "./stm32_board.ts";
 
 /** A heartbeat short enough for a quick test (the firmware's own timeout is 10 s). */
 const HEARTBEAT_MS = 1000;
 /** A killed board is noticed within a heartbeat and the 2 s reply timeout, plus slack. */
 const LOSS_MS = HEARTBEAT_MS + 2000 + 5000;
-
-/** A pty pair made by socat, reachable as `dir/board` and `dir/host`. */
-async function ptyPair(dir: string): Promise<Proc> {
-  const socat = Proc.spawn([
-    "socat",
-    "-d",
-    "-d",
-    `pty,rawer,link=${dir}/board`,
-    `pty,rawer,link=${dir}/host`,
-  ]);
-  await Promise.race([
-    socat.stderr.waitFor(/starting data transfer loop/, 5000),
-    socat.child.status.then((s) => {
-      throw new Error(`socat exited (${s.code}): ${socat.stderr.all.join("\n")}`);
-    }),
-  ]);
-  return socat;
-}
 
 /** Starts the firmware on `uart` and waits for it to be ready. */
 async function firmware(uart: string): Promise<Proc> {

@@ -99,6 +99,7 @@ export class Mosquitto implements AsyncDisposable {
       "log_type information",
       "connection_messages true",
       "max_keepalive 60",
+      "set_tcp_nodelay true", // replies to a client that also publishes: no 40 ms Nagle wait
     ];
     if (Deno.uid() === 0) conf.push("user root"); // read the test's own files
     if (options.users) {

@@ -173,3 +173,21 @@ export class Proc implements AsyncDisposable {
     await this.stop("SIGKILL");
   }
 }
+
+/** A pty pair made by socat, reachable as `dir/board` and `dir/host`. */
+export async function ptyPair(dir: string): Promise<Proc> {
+  const socat = Proc.spawn([
+    "socat",
+    "-d",
+    "-d",
+    `pty,rawer,link=${dir}/board`,
+    `pty,rawer,link=${dir}/host`,
+  ]);
+  await Promise.race([
+    socat.stderr.waitFor(/starting data transfer loop/, 5000),
+    socat.child.status.then((s) => {
+      throw new Error(`socat exited (${s.code}): ${socat.stderr.all.join("\n")}`);
+    }),
+  ]);
+  return socat;
+}

@@ -15,29 +15,12 @@ import {
   ledLines,
   LOSS_WINDOW_MS,
   Proc,
+  ptyPair,
   reconnectedWith,
   waitForTraceEdges,
 } from "./stm32_board.ts";
 
 const DOWN = "(board link down; will apply on reconnect)";
-
-/** A pty pair made by socat, reachable as `dir/board` and `dir/host`. */
-async function ptyPair(dir: string): Promise<Proc> {
-  const socat = Proc.spawn([
-    "socat",
-    "-d",
-    "-d",
-    `pty,rawer,link=${dir}/board`,
-    `pty,rawer,link=${dir}/host`,
-  ]);
-  await Promise.race([
-    socat.stderr.waitFor(/starting data transfer loop/, 5000),
-    socat.child.status.then((s) => {
-      throw new Error(`socat exited (${s.code}): ${socat.stderr.all.join("\n")}`);
-    }),
-  ]);
-  return socat;
-}
 
 /** True when `p` is still running `ms` from now. */
 async function runningAfter(p: Proc, ms: number): Promise<boolean> {
