@@ -34,7 +34,7 @@ Deno.test("ledctl --help lists every command; bare ledctl shows it and exits 2",
 const usageErrors: [string[], RegExp][] = [
   [
     ["frobnicate"],
-    /unknown command "frobnicate": use one of serve, send, clients, watch, led, doctor/,
+    /unknown command "frobnicate": use one of serve, send, clients, watch, fleet, led, doctor, config, completions \(ledctl --help\)/,
   ],
   [["serve", "--bogus"], /ledctl serve: Unknown option '--bogus'/],
   [
