@@ -9,7 +9,9 @@
  *
  * @module
  */
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+// Types only here: the package itself is loaded when fleet connects, so that
+// every other command runs without it (the emulated Pi has no npm cache).
+import type { IClientOptions, MqttClient } from "mqtt";
 import { parseUntilCommand, UsageError } from "./args.ts";
 import { Terminal } from "./term.ts";
 import { formatDuration, parseDuration } from "../server/duration.ts";
@@ -249,7 +251,7 @@ export interface ConnectOptions {
  * await client.endAsync();
  * ```
  */
-export function connectBroker(
+export async function connectBroker(
   s: BrokerSettings,
   options: ConnectOptions = {},
 ): Promise<MqttClient> {
@@ -264,7 +266,8 @@ export function connectBroker(
     ...(s.password !== undefined && { password: s.password }),
     ...(s.ca !== undefined && { ca: s.ca }),
   };
-  const client = mqtt.connect(s.url, opts);
+  const { connect } = await import("mqtt");
+  const client = connect(s.url, opts);
   return new Promise((resolve, reject) => {
     let streamError: unknown;
     const onStreamError = (e: unknown) => streamError ??= e;

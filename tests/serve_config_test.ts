@@ -7,7 +7,7 @@
  * not be touched), a token in the config file (never printed by `config`).
  */
 import assert from "node:assert/strict";
-import { RawClient, runLedctl, ServerProcess } from "./harness.ts";
+import { Lines, RawClient, runLedctl, ServerProcess } from "./harness.ts";
 import { ledctlCommand, readTraceIfAny } from "./harness.ts";
 
 async function tempToml(text: string): Promise<string> {
@@ -200,5 +200,48 @@ Deno.test("--log-format json: every line is one object with time, level and msg;
     assert.ok(lines.some((l) => l.level === "debug" && /^connected client #1/.test(l.msg)));
   } finally {
     await Deno.remove(stateFile);
+  }
+});
+
+Deno.test("every command but fleet and --mqtt runs with no npm package at hand, as on the emulated Pi", async () => {
+  // An empty Deno cache, no import map, and an npm registry that refuses:
+  // what tests/pi sees. npm packages must be loaded only where needed.
+  const cache = await Deno.makeTempDir({ prefix: "ledctl-nonpm-" });
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const env = {
+    DENO_DIR: cache,
+    NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/",
+    HTTPS_PROXY: "http://127.0.0.1:9",
+    NO_COLOR: "1",
+    LEDCTL_STATE_FILE: "off",
+  };
+  const run = (args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", "--no-check", main, ...args],
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    });
+  try {
+    const v = await run(["--version"]).output();
+    assert.equal(v.code, 0, new TextDecoder().decode(v.stderr));
+    const child = run(["serve", "--port", "0", "--http", "0"]).spawn();
+    const out = new Lines(child.stdout);
+    const err = new Lines(child.stderr);
+    try {
+      await Promise.race([
+        out.waitFor(/listening on /),
+        child.status.then(() => {
+          throw new Error(`serve exited: ${err.all.join("\n")}`);
+        }),
+      ]);
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+      await Promise.all([out.done, err.done]);
+    }
+  } finally {
+    await Deno.remove(cache, { recursive: true });
   }
 });
