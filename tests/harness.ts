@@ -99,6 +99,12 @@ export function ledctlArgv(args: string[]): string[] {
     : [deno, "run", "--allow-all", "--no-check", `${root}main.ts`, ...args];
 }
 
+// Every ledctl a test starts, by whatever route (a pty, socat, a prefix
+// command), inherits this: no state file unless the test names one, so no
+// test restores another's LED or writes the developer's
+// ~/.local/state/ledctl. ledctlCommand gives each spawn a fresh file instead.
+Deno.env.set("LEDCTL_STATE_FILE", "off");
+
 let stateDir: string | undefined;
 let stateFiles = 0;
 
