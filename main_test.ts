@@ -20,3 +20,13 @@ Deno.test("version.ts and deno.json's version agree", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("./deno.json", import.meta.url)));
   assert.equal(config.version, VERSION);
 });
+
+Deno.test("every command's --help fits 100 columns", async () => {
+  const commands = ["serve", "send", "watch", "clients", "fleet", "led", "doctor", "config"];
+  for (const args of [["--help"], ...commands.map((c) => [c, "--help"])]) {
+    const r = await runLedctl(args);
+    assert.equal(r.code, 0, r.stderr);
+    const long = r.stdout.split("\n").filter((l) => [...l].length > 100);
+    assert.deepEqual(long, [], `ledctl ${args.join(" ")}`);
+  }
+});

@@ -44,7 +44,7 @@ Examples:
   ledctl serve --host 0.0.0.0 --led gpio:BOARD8
   ledctl serve --led mock?trace=/tmp/led.trace --idle-timeout 30s
   ledctl serve --config ./ledctl.toml --log-format json
-  ledctl serve --mqtt mqtts://broker.lan --mqtt-user kitchen \
+  ledctl serve --mqtt mqtts://broker.lan --mqtt-user kitchen \\
     --mqtt-password-file /etc/ledctl/mqtt-password --id kitchen --group ground
 `;
 

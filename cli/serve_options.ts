@@ -289,18 +289,36 @@ export function envName(key: string): string {
  * ```
  */
 export function optionsHelp(): string {
-  const width = 28;
+  const indent = 28;
   const out: string[] = [];
   for (const o of SERVE_OPTIONS) {
     if (o.noFlag) continue;
     const head = `  --${o.key}${o.arg ? ` ${o.arg}` : ""}`;
-    const lines = o.help.split("\n");
-    if (o.default !== undefined) lines[lines.length - 1] += ` (default ${o.default})`;
-    const first = head.length < width
-      ? head.padEnd(width) + lines[0]
-      : `${head}\n${" ".repeat(width)}${lines[0]}`;
-    out.push(first, ...lines.slice(1).map((l) => " ".repeat(width) + l));
+    const text = o.help.replaceAll("\n", " ") +
+      (o.default !== undefined ? ` (default ${o.default})` : "");
+    const lines = wrap(text, HELP_WIDTH - indent);
+    const first = head.length < indent
+      ? head.padEnd(indent) + lines[0]
+      : `${head}\n${" ".repeat(indent)}${lines[0]}`;
+    out.push(first, ...lines.slice(1).map((l) => " ".repeat(indent) + l));
   }
-  out.push(`${"  -h, --help".padEnd(width)}this help`);
+  out.push(`${"  -h, --help".padEnd(indent)}this help`);
   return out.join("\n");
+}
+
+/** The help's width in columns: it fits a terminal of 100, as the other subcommands' help. */
+const HELP_WIDTH = 100;
+
+/** Words of `text` in lines of at most `width` characters (a longer word keeps its own line). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/ +/)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines;
 }
