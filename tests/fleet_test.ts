@@ -368,3 +368,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "fleet watch rides out a broker restart: it reconnects and prints the changes after it",
+  ignore,
+  async fn() {
+    await using broker = await Mosquitto.start();
+    await using device = await ServerProcess.start(["--mqtt", broker.url, "--id", "solo"]);
+    const watch = ledctlCommand(["fleet", "--mqtt", broker.url, "watch"]).spawn();
+    const out = new Lines(watch.stdout);
+    const err = new Lines(watch.stderr);
+    try {
+      await out.waitFor(/ solo online off\b/, 30_000);
+      const before = device.stdout.all.length;
+      await broker.restart();
+      // The device and the watcher both come back on their own.
+      await device.stdout.waitFor(/mqtt: connected again to /, 30_000, before);
+      // The restarted broker kept nothing: wait until the device has said it is online again.
+      const fleet = await Fleet.connect(broker.url);
+      try {
+        await fleet.until("solo online again", () => fleet.online.get("solo") === true);
+      } finally {
+        await fleet.close();
+      }
+      const r = await fleetCli(broker.url, ["send", "solo", "blink", "3"]);
+      assert.equal(r.code, 0, r.stderr);
+      await out.waitFor(/ solo online blink 3 Hz\b/, 30_000);
+    } finally {
+      watch.kill("SIGINT");
+      const { code } = await watch.status;
+      await Promise.all([out.done, err.done]);
+      assert.equal(code, 0, err.all.join("\n"));
+    }
+  },
+});
