@@ -45,7 +45,7 @@ Examples:
   ledctl serve --led mock?trace=/tmp/led.trace --idle-timeout 30s
   ledctl serve --config ./ledctl.toml --log-format json
   ledctl serve --mqtt mqtts://broker.lan --mqtt-user kitchen \\
-    --mqtt-password-file /etc/ledctl/mqtt-password --id kitchen --group ground
+        --mqtt-password-file /etc/ledctl/mqtt-password --id kitchen --group ground
 `;
 
 /** The `parseArgs` options of `ledctl serve`, from {@linkcode SERVE_OPTIONS}. */
