@@ -553,6 +553,51 @@ export function parseMqttUrl(text: string, where: string): { url: string; user?:
 }
 
 /**
+ * The broker password (`--mqtt-password-file`'s first line, or
+ * `LEDCTL_MQTT_PASSWORD`) and the CA certificates of `--mqtt-ca`, read
+ * before the LED is touched: a file that cannot be read, an empty first
+ * line or a file with no PEM certificate is a {@linkcode UsageError}.
+ * `serve` and `ledctl fleet` both read their broker secrets with it.
+ *
+ * @example
+ * ```ts
+ * import { readMqttSecrets } from "./config.ts";
+ * await readMqttSecrets({ mqttPasswordFile: "/etc/ledctl/mqtt-password" });
+ * ```
+ */
+export async function readMqttSecrets(
+  s: { mqttPasswordFile?: string; mqttPassword?: string; mqttCa?: string },
+): Promise<{ password?: string; ca?: string }> {
+  let password = s.mqttPassword;
+  if (s.mqttPasswordFile !== undefined) {
+    try {
+      password = (await Deno.readTextFile(s.mqttPasswordFile)).split("\n")[0].replace(/\r$/, "");
+    } catch (e) {
+      throw new UsageError(
+        `cannot read --mqtt-password-file ${s.mqttPasswordFile}: ${(e as Error).message}`,
+      );
+    }
+    if (password === "") {
+      throw new UsageError(`--mqtt-password-file ${s.mqttPasswordFile}: its first line is empty`);
+    }
+  }
+  let ca: string | undefined;
+  if (s.mqttCa !== undefined) {
+    try {
+      ca = await Deno.readTextFile(s.mqttCa);
+    } catch (e) {
+      throw new UsageError(`cannot read --mqtt-ca ${s.mqttCa}: ${(e as Error).message}`);
+    }
+    if (!ca.includes("-----BEGIN CERTIFICATE-----")) {
+      throw new UsageError(
+        `--mqtt-ca ${s.mqttCa} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+      );
+    }
+  }
+  return { password, ca };
+}
+
+/**
  * The state file when `--state-file` is not given: `$STATE_DIRECTORY/state.json`
  * (systemd's `StateDirectory=`), else `$XDG_STATE_HOME/ledctl/state.json`,
  * else `$HOME/.local/state/ledctl/state.json`; none without a home.

@@ -13,6 +13,7 @@
 // every other command runs without it (the emulated Pi has no npm cache).
 import type { IClientOptions, MqttClient } from "mqtt";
 import { parseUntilCommand, UsageError } from "./args.ts";
+import { readMqttSecrets } from "./config.ts";
 import { Terminal } from "./term.ts";
 import { formatDuration, parseDuration } from "../server/duration.ts";
 import { formatState, stateFor } from "../core/state.ts";
@@ -143,26 +144,15 @@ export async function brokerSettings(
   let username = given(values["mqtt-user"], "LEDCTL_MQTT_USER");
   if (username === undefined && url.username !== "") username = decodeURIComponent(url.username);
   url.username = "";
-  let password: string | undefined;
-  const passwordFile = values["mqtt-password-file"];
-  if (passwordFile !== undefined) {
-    password = (await readOptionFile(passwordFile, "--mqtt-password-file")).split("\n")[0]
-      .replace(/\r$/, "");
-    if (password === "") {
-      throw new UsageError(`--mqtt-password-file ${passwordFile}: its first line is empty`);
-    }
-  } else {
-    password = given(undefined, "LEDCTL_MQTT_PASSWORD");
-  }
+  const { password, ca } = await readMqttSecrets({
+    mqttPasswordFile: values["mqtt-password-file"],
+    mqttPassword: values["mqtt-password-file"] === undefined
+      ? given(undefined, "LEDCTL_MQTT_PASSWORD")
+      : undefined,
+    mqttCa: given(values["mqtt-ca"], "LEDCTL_MQTT_CA"),
+  });
   if (password !== undefined && username === undefined) {
     throw new UsageError("a password needs a user: give --mqtt-user (or LEDCTL_MQTT_USER)");
-  }
-  const caFile = given(values["mqtt-ca"], "LEDCTL_MQTT_CA");
-  const ca = caFile === undefined ? undefined : await readOptionFile(caFile, "--mqtt-ca");
-  if (ca !== undefined && !ca.includes("-----BEGIN CERTIFICATE-----")) {
-    throw new UsageError(
-      `--mqtt-ca ${caFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
-    );
   }
   const prefix = given(values["mqtt-prefix"], "LEDCTL_MQTT_PREFIX") ?? DEFAULT_PREFIX;
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(prefix)) {
@@ -177,14 +167,6 @@ export async function brokerSettings(
     ...(ca !== undefined && { ca }),
     prefix,
   };
-}
-
-async function readOptionFile(path: string, option: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (e) {
-    throw new UsageError(`cannot read ${option} ${path}: ${(e as Error).message}`);
-  }
 }
 
 /**

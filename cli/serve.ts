@@ -17,7 +17,13 @@ import { AuthLimiter } from "../server/auth_limit.ts";
 import { raiseFdLimit } from "../server/fd_limit.ts";
 import { SafetyNet } from "./safety.ts";
 import { parseLedUri } from "../hal/select.ts";
-import { describeOrigin, type Origin, resolveServeSettings, type RestorePolicy } from "./config.ts";
+import {
+  describeOrigin,
+  type Origin,
+  readMqttSecrets,
+  resolveServeSettings,
+  type RestorePolicy,
+} from "./config.ts";
 import { optionsHelp, SERVE_OPTIONS } from "./serve_options.ts";
 import { MqttBridge } from "../server/mqtt/bridge.ts";
 import { FleetView } from "../server/mqtt/fleet_view.ts";
@@ -294,43 +300,6 @@ async function readToken(
     );
   }
   return token;
-}
-
-/**
- * The broker password (`--mqtt-password-file`'s first line, or
- * `LEDCTL_MQTT_PASSWORD`) and the CA certificates of `--mqtt-ca`, read
- * before the LED is touched: a file that cannot be read is a usage error.
- */
-async function readMqttSecrets(
-  s: { mqttPasswordFile?: string; mqttPassword?: string; mqttCa?: string },
-): Promise<{ password?: string; ca?: string }> {
-  let password = s.mqttPassword;
-  if (s.mqttPasswordFile !== undefined) {
-    try {
-      password = (await Deno.readTextFile(s.mqttPasswordFile)).split("\n")[0].replace(/\r$/, "");
-    } catch (e) {
-      throw new UsageError(
-        `cannot read --mqtt-password-file ${s.mqttPasswordFile}: ${(e as Error).message}`,
-      );
-    }
-    if (password === "") {
-      throw new UsageError(`--mqtt-password-file ${s.mqttPasswordFile}: its first line is empty`);
-    }
-  }
-  let ca: string | undefined;
-  if (s.mqttCa !== undefined) {
-    try {
-      ca = await Deno.readTextFile(s.mqttCa);
-    } catch (e) {
-      throw new UsageError(`cannot read --mqtt-ca ${s.mqttCa}: ${(e as Error).message}`);
-    }
-    if (!ca.includes("-----BEGIN CERTIFICATE-----")) {
-      throw new UsageError(
-        `--mqtt-ca ${s.mqttCa} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
-      );
-    }
-  }
-  return { password, ca };
 }
 
 /**
