@@ -125,6 +125,9 @@ function commandFor(kind: ServerKind, port: number, bins: Binaries, o: StartOpti
         "20000",
         "--tcp-engine",
         kind,
+        // Like the C reference, keep no state on disk (and do not write the user's own).
+        "--state-file",
+        "off",
       ];
   }
 }

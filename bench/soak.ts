@@ -1003,6 +1003,9 @@ async function startLedctl(trace: string, denoFlags: string[]): Promise<Server> 
       "0",
       "--led",
       `mock?trace=${trace}`,
+      // No state file: the soak must not restore, nor overwrite, the user's own.
+      "--state-file",
+      "off",
     ],
     cwd: ROOT,
     stdin: "null",
